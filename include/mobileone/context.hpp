@@ -1,0 +1,290 @@
+// A Context runs a Model: it owns the workspace (reused across runs: no allocation per inference once
+// the input size has been seen), the thread pool and the results. One Context per thread; many Contexts
+// may share one Model.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <numeric>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "detail/aligned_buffer.hpp"
+#include "detail/thread_pool.hpp"
+#include "dispatch.hpp"
+#include "error.hpp"
+#include "image.hpp"
+#include "isa.hpp"
+#include "layers.hpp"
+#include "model.hpp"
+#include "preprocess.hpp"
+
+namespace mobileone {
+
+struct Options {
+  int threads = 0;              // 0: one per hardware thread, at most 4 (1 on a single-core device)
+  Isa isa = Isa::automatic;     // automatic: MOBILEONE_ISA if set, else the best this CPU runs
+  bool profile = false;         // record per-layer wall time in layer_timings()
+};
+
+struct Prediction {
+  int index = 0;
+  float probability = 0.f;
+  std::string_view label;  // valid while the Model lives
+};
+
+// A stage's output, NHWC, valid until the next run of the Context.
+struct FeatureMap {
+  const float* data = nullptr;
+  int height = 0, width = 0, channels = 0;
+};
+
+struct LayerTiming {
+  double milliseconds = 0.0;
+};
+
+inline int default_thread_count() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return int(std::clamp(hw == 0 ? 1u : hw, 1u, 4u));
+}
+
+class Context {
+ public:
+  explicit Context(Model model, Options options = {})
+      : model_(std::move(model)),
+        isa_(resolve_isa(options.isa)),
+        pool_(options.threads > 0 ? options.threads : default_thread_count()),
+        profile_(options.profile) {
+    if (options.threads < 0) throw Error("thread count must be >= 0");
+    const int classes = model_.num_classes();
+    logits_.resize(std::size_t(classes));
+    probabilities_.resize(std::size_t(classes));
+    order_.resize(std::size_t(classes));
+    timings_.resize(model_.layers().size());
+  }
+
+  const Model& model() const { return model_; }
+  Isa isa() const { return isa_; }
+  int threads() const { return pool_.threads(); }
+
+  // Loads a [1][channels][height][width] float tensor as the input (no preprocessing).
+  void set_input(const float* nchw, int channels, int height, int width) {
+    if (nchw == nullptr) throw Error("input tensor is null");
+    if (channels != model_.preprocess().input_channels)
+      throw Error("input has " + std::to_string(channels) + " channels, the model takes " +
+                  std::to_string(model_.preprocess().input_channels));
+    prepare(height, width);
+    float* in = input_nhwc();
+    const std::size_t plane = std::size_t(height) * std::size_t(width);
+    for (std::size_t p = 0; p < plane; ++p)
+      for (int c = 0; c < channels; ++c) in[p * std::size_t(channels) + std::size_t(c)] = nchw[std::size_t(c) * plane + p];
+    has_input_ = true;
+  }
+
+  // Loads an 8-bit image as the input, preprocessed as the model's reference pipeline does (resize the
+  // shorter side, centre crop, normalize).
+  void set_input(const ImageView& image) {
+    const PreprocessTarget target = PreprocessTarget::from(model_.preprocess());
+    validate_image(image);
+    prepare(target.crop_height, target.crop_width);
+    preprocess_image(image, target, input_nhwc(), TensorLayout::nhwc, preprocess_scratch_);
+    has_input_ = true;
+  }
+
+  // Runs the network on the current input (which a run leaves intact). Returns the logits.
+  const std::vector<float>& run() {
+    if (!has_input_) throw Error("run() before set_input()");
+    forward();
+    return logits_;
+  }
+
+  const std::vector<float>& run(const float* nchw, int channels, int height, int width) {
+    set_input(nchw, channels, height, width);
+    return run();
+  }
+
+  const std::vector<float>& run(const ImageView& image) {
+    set_input(image);
+    return run();
+  }
+
+  std::vector<Prediction> classify(const ImageView& image, int k = 5) {
+    run(image);
+    return top_k(k);
+  }
+
+  // Results of the last run.
+  const std::vector<float>& logits() const { return logits_; }
+  const std::vector<float>& probabilities() const { return probabilities_; }
+  std::vector<Prediction> top_k(int k) const {
+    if (!has_run_) throw Error("top_k() before any run");
+    k = std::clamp(k, 0, int(order_.size()));
+    std::vector<Prediction> top;
+    top.reserve(std::size_t(k));
+    for (int i = 0; i < k; ++i) {
+      const int index = order_[std::size_t(i)];
+      top.push_back({index, probabilities_[std::size_t(index)], model_.labels()[std::size_t(index)]});
+    }
+    return top;
+  }
+
+  // Output of backbone stage `stage` (0 = stem .. num_stages) from the last run.
+  FeatureMap feature_map(int stage) const {
+    if (!has_run_) throw Error("feature_map() before any run");
+    if (stage < 0 || stage > model_.num_stages())
+      throw Error("stage " + std::to_string(stage) + " does not exist (0.." + std::to_string(model_.num_stages()) + ")");
+    const StageBuffer& s = stage_buffers_[std::size_t(stage)];
+    return {arena_.data() + s.offset, s.height, s.width, s.channels};
+  }
+
+  // Per-layer wall time of the last run when Options::profile is on (index = layer index).
+  const std::vector<LayerTiming>& layer_timings() const { return timings_; }
+  std::size_t workspace_bytes() const { return arena_.size() * sizeof(float); }
+
+ private:
+  struct StageBuffer {
+    std::size_t offset = 0;
+    int height = 0, width = 0, channels = 0;
+  };
+  struct PlannedStep {
+    std::size_t input_offset, output_offset;
+    int in_height, in_width, out_height, out_width;
+  };
+
+  float* input_nhwc() { return arena_.data() + input_offset_; }
+
+  // Lays out the workspace for an input size: the input, one buffer per stage output (kept for
+  // feature_map()), two ping-pong buffers for layers inside a stage, and the head's vectors.
+  void prepare(int height, int width) {
+    if (height <= 0 || width <= 0 || height > int(blob_format::kMaxInputSide) || width > int(blob_format::kMaxInputSide))
+      throw Error("input size " + std::to_string(height) + "x" + std::to_string(width) + " is out of range");
+    if (height == planned_height_ && width == planned_width_) return;
+    const auto& layers = model_.internals().layers;
+    const std::size_t n = layers.size();
+    auto round_up = [](std::size_t floats) { return detail::round_to_alignment(floats); };
+
+    // Spatial sizes and the size of every layer's output.
+    std::vector<std::size_t> out_floats(n);
+    std::vector<int> in_h(n), in_w(n), out_h(n), out_w(n);
+    int h = height, w = width;
+    for (std::size_t i = 0; i < n; ++i) {
+      const LayerDesc& d = layers[i].desc;
+      in_h[i] = h;
+      in_w[i] = w;
+      if (d.kind == LayerKind::conv3x3 || d.kind == LayerKind::dwconv3x3) {
+        h = kernels::conv_output_size(h, d.stride);
+        w = kernels::conv_output_size(w, d.stride);
+      }
+      if (d.kind == LayerKind::avgpool) h = w = 1;
+      out_h[i] = h;
+      out_w[i] = w;
+      out_floats[i] = std::size_t(h) * std::size_t(w) * std::size_t(d.out_channels);
+    }
+    // Which conv layers end their stage (their output, and any SE applied to it, goes to the stage buffer).
+    const int stages = model_.num_stages();
+    std::vector<int> stage_last(std::size_t(stages) + 1, -1);
+    for (std::size_t i = 0; i + 2 < n; ++i)
+      if (layers[i].desc.kind != LayerKind::squeeze_excite) stage_last[std::size_t(layers[i].desc.stage)] = int(i);
+
+    std::size_t cursor = 0;
+    auto take = [&](std::size_t floats) {
+      const std::size_t at = cursor;
+      cursor += round_up(floats);
+      return at;
+    };
+    input_offset_ = take(std::size_t(height) * std::size_t(width) * std::size_t(model_.preprocess().input_channels));
+    stage_buffers_.assign(std::size_t(stages) + 1, StageBuffer{});
+    for (int s = 0; s <= stages; ++s) {
+      const int last = stage_last[std::size_t(s)];
+      if (last < 0) continue;  // a stage without layers keeps an empty map
+      const std::size_t i = std::size_t(last);
+      stage_buffers_[std::size_t(s)] = {take(out_floats[i]), out_h[i], out_w[i], layers[i].desc.out_channels};
+    }
+    std::size_t pingpong = 0, max_channels = 0, max_hidden = 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + 2 < n && int(i) != stage_last[std::size_t(layers[i].desc.stage)]) pingpong = std::max(pingpong, out_floats[i]);
+      max_channels = std::max(max_channels, std::size_t(layers[i].desc.out_channels));
+      max_hidden = std::max(max_hidden, std::size_t(layers[i].desc.hidden));
+    }
+    const std::size_t scratch_a = take(pingpong), scratch_b = take(pingpong);
+    mean_offset_ = take(max_channels);
+    gate_offset_ = take(max_channels);
+    hidden_offset_ = take(max_hidden);
+    pooled_offset_ = take(max_channels);
+
+    steps_.resize(n);
+    std::size_t current = input_offset_;
+    for (std::size_t i = 0; i < n; ++i) {
+      const LayerDesc& d = layers[i].desc;
+      std::size_t out;
+      if (d.kind == LayerKind::squeeze_excite) out = current;
+      else if (d.kind == LayerKind::avgpool) out = pooled_offset_;
+      else if (d.kind == LayerKind::linear) out = 0;  // logits_ vector
+      else if (int(i) == stage_last[std::size_t(d.stage)]) out = stage_buffers_[std::size_t(d.stage)].offset;
+      else out = current == scratch_a ? scratch_b : scratch_a;
+      steps_[i] = {current, out, in_h[i], in_w[i], out_h[i], out_w[i]};
+      current = out;
+    }
+    arena_.resize_discard(cursor);
+    planned_height_ = height;
+    planned_width_ = width;
+  }
+
+  void forward() {
+    detail::with_kernel_set(isa_, [&](auto kernel_set) { forward_with<decltype(kernel_set)>(); });
+    finish_results();
+    has_run_ = true;
+  }
+
+  template <class K>
+  void forward_with() {
+    const auto& layers = model_.internals().layers;
+    float* base = arena_.data();
+    const detail::LayerScratch scratch{base + mean_offset_, base + hidden_offset_, base + gate_offset_};
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const PlannedStep& p = steps_[i];
+      const bool is_linear = layers[i].desc.kind == LayerKind::linear;
+      const detail::LayerStep step{&layers[i], base + p.input_offset, is_linear ? logits_.data() : base + p.output_offset,
+                                   p.in_height, p.in_width, p.out_height, p.out_width};
+      if (!profile_) {
+        detail::run_layer<K>(step, scratch, pool_);
+        continue;
+      }
+      const auto start = std::chrono::steady_clock::now();
+      detail::run_layer<K>(step, scratch, pool_);
+      timings_[i].milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    }
+  }
+
+  // Softmax in double (stable for any logit scale) and the class order by probability.
+  void finish_results() {
+    const double top = *std::max_element(logits_.begin(), logits_.end());
+    double sum = 0.0;
+    for (float v : logits_) sum += std::exp(double(v) - top);
+    for (std::size_t i = 0; i < logits_.size(); ++i) probabilities_[i] = float(std::exp(double(logits_[i]) - top) / sum);
+    std::iota(order_.begin(), order_.end(), 0);
+    std::stable_sort(order_.begin(), order_.end(), [&](int a, int b) { return logits_[std::size_t(a)] > logits_[std::size_t(b)]; });
+  }
+
+  Model model_;
+  Isa isa_;
+  detail::ThreadPool pool_;
+  bool profile_;
+  bool has_run_ = false;
+  bool has_input_ = false;
+  int planned_height_ = 0, planned_width_ = 0;
+  detail::AlignedBuffer<float> arena_;
+  std::size_t input_offset_ = 0, mean_offset_ = 0, gate_offset_ = 0, hidden_offset_ = 0, pooled_offset_ = 0;
+  std::vector<StageBuffer> stage_buffers_;
+  std::vector<PlannedStep> steps_;
+  std::vector<float> logits_, probabilities_;
+  std::vector<int> order_;
+  std::vector<LayerTiming> timings_;
+  detail::PreprocessScratch preprocess_scratch_;
+};
+
+}  // namespace mobileone

@@ -1,0 +1,135 @@
+// The layers of the fused graph, templated on a kernel set (kernels/kernel_set_*.hpp). A layer splits its
+// output into independent tasks for the thread pool and calls its kernel family on each; the kernels do
+// the arithmetic. Splits never change how an output element is computed, so any thread count gives
+// bitwise-identical results.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "detail/thread_pool.hpp"
+#include "kernels/kernel_args.hpp"
+#include "model.hpp"
+
+namespace mobileone::detail {
+
+// One layer applied to concrete buffers and sizes (NHWC).
+struct LayerStep {
+  const PackedLayer* layer = nullptr;
+  const float* input = nullptr;
+  float* output = nullptr;  // == input for squeeze-excite (in place)
+  int in_height = 0, in_width = 0, out_height = 0, out_width = 0;
+};
+
+// Per-context scratch for squeeze-excite and the head.
+struct LayerScratch {
+  float* mean = nullptr;    // [max channels]
+  float* hidden = nullptr;  // [max SE hidden]
+  float* gate = nullptr;    // [max channels]
+};
+
+inline constexpr int kTasksPerThread = 4;  // enough slack to balance uneven tasks
+
+// Calls fn(begin, end) on about `parts` contiguous chunks of [0, total).
+template <class Fn>
+void parallel_chunks(ThreadPool& pool, std::size_t total, std::size_t parts, const Fn& fn) {
+  parts = std::max<std::size_t>(1, std::min(parts, total));
+  pool.parallel_for(parts, [&](std::size_t part) { fn(total * part / parts, total * (part + 1) / parts); });
+}
+
+inline std::size_t task_target(const ThreadPool& pool) {
+  return pool.threads() == 1 ? 1 : std::size_t(pool.threads()) * kTasksPerThread;
+}
+
+template <class K>
+void run_conv3x3(const LayerStep& s, ThreadPool& pool) {
+  const LayerDesc& d = s.layer->desc;
+  const kernels::Conv3x3Args args{s.input,        s.in_height,        s.in_width,  d.in_channels, s.output, s.out_height,
+                                  s.out_width,    d.out_channels,     s.layer->weights, s.layer->bias, d.relu};
+  parallel_chunks(pool, std::size_t(s.out_height), task_target(pool), [&](std::size_t r0, std::size_t r1) {
+    if (d.stride == 2)
+      K::template conv3x3<2>(args, int(r0), int(r1));
+    else
+      K::template conv3x3<1>(args, int(r0), int(r1));
+  });
+}
+
+template <class K>
+void run_dwconv3x3(const LayerStep& s, ThreadPool& pool) {
+  const LayerDesc& d = s.layer->desc;
+  const kernels::DepthwiseArgs args{s.input,     s.in_height,      s.in_width,     d.in_channels, s.output,
+                                    s.out_height, s.out_width,     s.layer->weights, s.layer->bias, d.relu};
+  parallel_chunks(pool, std::size_t(s.out_height), task_target(pool), [&](std::size_t r0, std::size_t r1) {
+    if (d.stride == 2)
+      K::template dwconv3x3<2>(args, int(r0), int(r1));
+    else
+      K::template dwconv3x3<1>(args, int(r0), int(r1));
+  });
+}
+
+template <class K>
+void run_pwconv1x1(const LayerStep& s, ThreadPool& pool) {
+  const LayerDesc& d = s.layer->desc;
+  const std::size_t pixels = std::size_t(s.out_height) * std::size_t(s.out_width);
+  const kernels::PointwiseArgs args{s.input,          s.output,      pixels, d.in_channels, d.out_channels,
+                                    s.layer->weights, s.layer->bias, d.relu};
+  const std::size_t panels = kernels::pointwise_panel_count(d.out_channels);
+  const std::size_t target = task_target(pool);
+  if (target == 1) return K::pwconv1x1(args, 0, pixels, 0, panels);
+  // Split pixels first (each task then streams all weights once); split the output channels too when a
+  // small feature map has too few pixel tiles to feed every thread.
+  const std::size_t pixel_tiles = std::max<std::size_t>(1, std::min(target, pixels / K::kPointwiseMinPixelsPerTask));
+  const std::size_t panel_groups = std::min(panels, (target + pixel_tiles - 1) / pixel_tiles);
+  pool.parallel_for(pixel_tiles * panel_groups, [&](std::size_t task) {
+    const std::size_t tile = task / panel_groups, group = task % panel_groups;
+    K::pwconv1x1(args, pixels * tile / pixel_tiles, pixels * (tile + 1) / pixel_tiles, panels * group / panel_groups,
+                 panels * (group + 1) / panel_groups);
+  });
+}
+
+template <class K>
+void channel_mean(const float* input, std::size_t pixels, int channels, float* output, ThreadPool& pool) {
+  const kernels::ChannelMeanArgs args{input, pixels, channels, output};
+  constexpr std::size_t kChannelsPerTask = 64;
+  const std::size_t tasks = (std::size_t(channels) + kChannelsPerTask - 1) / kChannelsPerTask;
+  pool.parallel_for(tasks, [&](std::size_t t) {
+    K::channel_mean(args, int(t * kChannelsPerTask), int(std::min(std::size_t(channels), (t + 1) * kChannelsPerTask)));
+  });
+}
+
+template <class K>
+void run_squeeze_excite(const LayerStep& s, const LayerScratch& scratch, ThreadPool& pool) {
+  const LayerDesc& d = s.layer->desc;
+  const std::size_t pixels = std::size_t(s.out_height) * std::size_t(s.out_width);
+  channel_mean<K>(s.output, pixels, d.out_channels, scratch.mean, pool);
+  K::se_gate(kernels::SeGateArgs{scratch.mean, d.out_channels, d.hidden, s.layer->weights, s.layer->bias,
+                                 s.layer->weights2, s.layer->bias2, scratch.hidden, scratch.gate});
+  const kernels::ScaleChannelsArgs args{s.output, d.out_channels, scratch.gate, d.relu};
+  parallel_chunks(pool, pixels, task_target(pool), [&](std::size_t p0, std::size_t p1) { K::scale_channels(args, p0, p1); });
+}
+
+template <class K>
+void run_linear(const PackedLayer& layer, const float* input, float* output, ThreadPool& pool) {
+  const LayerDesc& d = layer.desc;
+  const kernels::LinearArgs args{input, d.in_channels, output, d.out_channels, layer.weights, layer.bias};
+  parallel_chunks(pool, std::size_t(d.out_channels), task_target(pool),
+                  [&](std::size_t o0, std::size_t o1) { K::linear(args, int(o0), int(o1)); });
+}
+
+// Runs one backbone or head layer. For avgpool, `output` receives the [channels] means; for linear,
+// `input` is that vector and `output` the logits.
+template <class K>
+void run_layer(const LayerStep& s, const LayerScratch& scratch, ThreadPool& pool) {
+  switch (s.layer->desc.kind) {
+    case LayerKind::conv3x3: return run_conv3x3<K>(s, pool);
+    case LayerKind::dwconv3x3: return run_dwconv3x3<K>(s, pool);
+    case LayerKind::pwconv1x1: return run_pwconv1x1<K>(s, pool);
+    case LayerKind::squeeze_excite: return run_squeeze_excite<K>(s, scratch, pool);
+    case LayerKind::avgpool:
+      return channel_mean<K>(s.input, std::size_t(s.in_height) * std::size_t(s.in_width), s.layer->desc.in_channels,
+                             s.output, pool);
+    case LayerKind::linear: return run_linear<K>(*s.layer, s.input, s.output, pool);
+  }
+}
+
+}  // namespace mobileone::detail

@@ -1,0 +1,50 @@
+// Weight packing, done once at load time and shared by every ISA (ruy-style: packing apart from compute).
+// Inputs are PyTorch layouts as stored in the blob.
+#pragma once
+
+#include <cstddef>
+
+#include "kernel_args.hpp"
+
+namespace mobileone::kernels {
+
+inline std::size_t pointwise_panel_count(int out_channels) {
+  return std::size_t(out_channels + kPanelWidth - 1) / kPanelWidth;
+}
+
+inline std::size_t pointwise_packed_size(int out_channels, int in_channels) {
+  return pointwise_panel_count(out_channels) * std::size_t(in_channels) * kPanelWidth;
+}
+
+// [out][in][1][1] -> panels [out/16][in][16]; missing output channels are zero.
+inline void pack_pointwise_weights(const float* oihw, int out_channels, int in_channels, float* packed) {
+  const std::size_t panels = pointwise_panel_count(out_channels);
+  for (std::size_t panel = 0; panel < panels; ++panel)
+    for (int ci = 0; ci < in_channels; ++ci)
+      for (int lane = 0; lane < kPanelWidth; ++lane) {
+        const std::size_t co = panel * kPanelWidth + std::size_t(lane);
+        *packed++ = co < std::size_t(out_channels) ? oihw[co * std::size_t(in_channels) + std::size_t(ci)] : 0.f;
+      }
+}
+
+// [out] -> [out rounded up to 16], zero padded, so panel kernels read whole vectors.
+inline void pack_pointwise_bias(const float* bias, int out_channels, float* packed) {
+  const std::size_t padded = pointwise_panel_count(out_channels) * kPanelWidth;
+  for (std::size_t c = 0; c < padded; ++c) packed[c] = c < std::size_t(out_channels) ? bias[c] : 0.f;
+}
+
+// [out][in][3][3] -> [3][3][in][out]: one contiguous row of output channels per tap and input channel.
+inline void pack_conv3x3_weights(const float* oihw, int out_channels, int in_channels, float* packed) {
+  for (int tap = 0; tap < 9; ++tap)
+    for (int ci = 0; ci < in_channels; ++ci)
+      for (int co = 0; co < out_channels; ++co)
+        *packed++ = oihw[(std::size_t(co) * std::size_t(in_channels) + std::size_t(ci)) * 9 + std::size_t(tap)];
+}
+
+// [C][1][3][3] -> [3][3][C]: tap-major so that each tap is a contiguous vector over channels.
+inline void pack_dwconv3x3_weights(const float* c133, int channels, float* packed) {
+  for (int tap = 0; tap < 9; ++tap)
+    for (int c = 0; c < channels; ++c) *packed++ = c133[std::size_t(c) * 9 + std::size_t(tap)];
+}
+
+}  // namespace mobileone::kernels
