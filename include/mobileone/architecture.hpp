@@ -80,7 +80,7 @@ inline std::vector<LayerDesc> architecture_layers(const Architecture& arch) {
 
 // Apple's module path of a layer, as the converter names it.
 inline std::string layer_module_name(const LayerDesc& d) {
-  if (d.kind == LayerKind::avgpool) return "avgpool";
+  if (d.kind == LayerKind::avgpool) return "gap";
   if (d.kind == LayerKind::linear) return "linear";
   std::string name = d.stage == 0 ? "stage0" : "stage" + std::to_string(d.stage) + "." + std::to_string(d.block);
   return d.kind == LayerKind::squeeze_excite ? name + ".se" : name;
