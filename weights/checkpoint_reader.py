@@ -157,8 +157,45 @@ _ALLOWED_GLOBALS = {
 }
 
 
-class _TensorUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only what a state_dict needs, and reads storages from the archive."""
+class _Constructor:
+    """What find_class hands out for an allowed callable: a fresh wrapper per lookup, so that the BUILD
+    opcode (which sets attributes on whatever object it is given) cannot modify this module's functions,
+    which would persist into every later load in the process. BUILD on it is refused."""
+
+    __slots__ = ("_function",)
+
+    def __init__(self, function):
+        self._function = function
+
+    def __call__(self, *args, **kwargs):
+        return self._function(*args, **kwargs)
+
+    def __setstate__(self, state):
+        raise CheckpointError("data.pkl tries to set attributes of a constructor (BUILD on a global)")
+
+
+# Zip entries are inflated only after their declared sizes are checked: a few KB of deflate data can
+# declare gigabytes. torch.save stores entries uncompressed; a compressed one may inflate at most
+# _MAX_INFLATION times (plus 1 MiB).
+_MAX_PICKLE_BYTES = 256 << 20
+_MAX_INFLATION = 100
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = None) -> bytes:
+    if limit is not None and info.file_size > limit:
+        raise CheckpointError(f"archive entry '{info.filename}' is {info.file_size} bytes, more than {limit}")
+    if info.compress_type != zipfile.ZIP_STORED and info.file_size > _MAX_INFLATION * info.compress_size + (1 << 20):
+        raise CheckpointError(f"archive entry '{info.filename}' inflates {info.compress_size} bytes to "
+                              f"{info.file_size} (a zip bomb?)")
+    return archive.read(info)  # zipfile never inflates past the declared size
+
+
+class _TensorUnpickler(pickle._Unpickler):
+    """Unpickler that resolves only what a state_dict needs, and reads storages from the archive.
+
+    The pure-Python unpickler, not the C one: the C unpickler sizes its memo table by the largest index a
+    PUT opcode names, so one LONG_BINPUT of 10^8 in a 10 KB data.pkl allocates gigabytes (the Python one
+    keeps the memo in a dict). data.pkl holds no tensor data, so the speed difference does not matter."""
 
     def __init__(self, data: bytes, archive: zipfile.ZipFile, root: str):
         super().__init__(io.BytesIO(data))
@@ -168,7 +205,7 @@ class _TensorUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         if (module, name) in _ALLOWED_GLOBALS:
-            return _ALLOWED_GLOBALS[(module, name)]
+            return _Constructor(_ALLOWED_GLOBALS[(module, name)])
         if module in ("torch", "torch.storage") and name.endswith("Storage"):
             return _StorageType(name)
         if module == "torch" and (name in _TORCH_DTYPES or name in _UNSUPPORTED_TORCH_DTYPES):
@@ -190,14 +227,14 @@ class _TensorUnpickler(pickle.Unpickler):
     def _read_storage(self, key: str, dtype: str, count: int) -> _Storage:
         entry = f"{self._root}/data/{key}"
         try:
-            raw = self._archive.read(entry)
+            info = self._archive.getinfo(entry)
         except KeyError:
             raise CheckpointError(f"archive entry '{entry}' is missing") from None
         itemsize = 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
-        if len(raw) != count * itemsize:
-            raise CheckpointError(f"archive entry '{entry}' holds {len(raw)} bytes, "
+        if info.file_size != count * itemsize:  # checked before anything is inflated
+            raise CheckpointError(f"archive entry '{entry}' holds {info.file_size} bytes, "
                                   f"expected {count} elements of {itemsize} bytes")
-        return _Storage(key, _elements_from_bytes(raw, dtype))
+        return _Storage(key, _elements_from_bytes(_read_entry(self._archive, info), dtype))
 
 
 def read_torch_zip(path: str):
@@ -206,12 +243,14 @@ def read_torch_zip(path: str):
             root = _archive_root(archive)
             _check_byte_order(archive, root)
             return _unpickle(archive, root)
-    except (zipfile.BadZipFile, zlib.error) as e:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
+        # NotImplementedError: unknown compression or zip version; RuntimeError: encrypted entries
         raise CheckpointError(f"corrupt or truncated zip archive ({e})") from e
 
 
 def _unpickle(archive: zipfile.ZipFile, root: str):
-    unpickler = _TensorUnpickler(archive.read(f"{root}/data.pkl"), archive, root)
+    data = _read_entry(archive, archive.getinfo(f"{root}/data.pkl"), limit=_MAX_PICKLE_BYTES)
+    unpickler = _TensorUnpickler(data, archive, root)
     try:
         return unpickler.load()
     except (CheckpointError, zipfile.BadZipFile, zlib.error):
@@ -233,11 +272,11 @@ def _archive_root(archive: zipfile.ZipFile) -> str:
 def _check_byte_order(archive: zipfile.ZipFile, root: str) -> None:
     # torch >= 2.1 records the byte order of the storages; older versions always wrote little-endian.
     try:
-        order = archive.read(f"{root}/byteorder").decode("ascii", "replace").strip()
+        order = _read_entry(archive, archive.getinfo(f"{root}/byteorder"), limit=16).decode("ascii", "replace").strip()
     except KeyError:
         return
     if order != "little":
-        raise CheckpointError(f"storages are stored '{order}'-endian; only little-endian is supported")
+        raise CheckpointError(f"storages are stored {order!r}-endian; only little-endian is supported")
 
 
 # --- safetensors -------------------------------------------------------------------------------------

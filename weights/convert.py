@@ -60,8 +60,15 @@ def blame(path: str):
         raise ConversionError(path, e.strerror or str(e)) from e
 
 
+def one_line(text: str, limit: int = 2000) -> str:
+    """Escapes what a checkpoint's names may hold (newlines, terminal escapes, other non-printable
+    characters) so that a message stays one line and cannot drive the terminal; shortens huge ones."""
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"
+
+
 def note(message: str) -> None:
-    print(f"note: {message}", file=sys.stderr)
+    print(f"note: {one_line(message)}", file=sys.stderr)
 
 
 # --- conversion ---------------------------------------------------------------------------------------
@@ -274,12 +281,12 @@ def main(argv=None) -> int:
     try:
         inspect_blob(args.inspect) if args.inspect else convert(args)
     except ConversionError as e:
-        print(f"error: {e.path}: {e}", file=sys.stderr)
+        print(one_line(f"error: {e.path}: {e}"), file=sys.stderr)
         return 1
     except Exception as e:  # a bug: still one line unless --debug asks for the traceback
         if args.debug:
             raise
-        print(f"error: {subject}: internal error ({type(e).__name__}: {e}); rerun with --debug", file=sys.stderr)
+        print(one_line(f"error: {subject}: internal error ({type(e).__name__}: {e}); rerun with --debug"), file=sys.stderr)
         return 1
     return 0
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <numeric>
 #include <string>
 #include <string_view>
@@ -29,6 +30,9 @@ struct Options {
   int threads = 0;              // 0: one per hardware thread, at most 4 (1 on a single-core device)
   Isa isa = Isa::automatic;     // automatic: MOBILEONE_ISA if set, else the best this CPU runs
   bool profile = false;         // record per-layer wall time in layer_timings()
+  // An input size whose workspace would exceed this is refused before anything is allocated (2 GiB holds
+  // S0 up to ~4000x4000 and S4 up to ~2800x2800; 224x224 needs 5-13 MB).
+  std::size_t max_workspace_bytes = std::size_t(1) << 31;
 };
 
 struct Prediction {
@@ -58,7 +62,8 @@ class Context {
       : model_(std::move(model)),
         isa_(resolve_isa(options.isa)),
         pool_(options.threads > 0 ? options.threads : default_thread_count()),
-        profile_(options.profile) {
+        profile_(options.profile),
+        max_workspace_bytes_(options.max_workspace_bytes) {
     if (options.threads < 0) throw Error("thread count must be >= 0");
     const int classes = model_.num_classes();
     logits_.resize(std::size_t(classes));
@@ -73,6 +78,7 @@ class Context {
 
   // Loads a [1][channels][height][width] float tensor as the input (no preprocessing).
   void set_input(const float* nchw, int channels, int height, int width) {
+    has_input_ = false;  // a refused input leaves none, not the previous one half overwritten
     if (nchw == nullptr) throw Error("input tensor is null");
     if (channels != model_.preprocess().input_channels)
       throw Error("input has " + std::to_string(channels) + " channels, the model takes " +
@@ -88,6 +94,7 @@ class Context {
   // Loads an 8-bit image as the input, preprocessed as the model's reference pipeline does (resize the
   // shorter side, centre crop, normalize).
   void set_input(const ImageView& image) {
+    has_input_ = false;
     const PreprocessTarget target = PreprocessTarget::from(model_.preprocess());
     validate_image(image);
     prepare(target.crop_height, target.crop_width);
@@ -163,12 +170,20 @@ class Context {
     if (height <= 0 || width <= 0 || height > int(blob_format::kMaxInputSide) || width > int(blob_format::kMaxInputSide))
       throw Error("input size " + std::to_string(height) + "x" + std::to_string(width) + " is out of range");
     if (height == planned_height_ && width == planned_width_) return;
+    // Until the new plan is in place there is no plan, input or result: a failure below (the workspace
+    // limit, out of memory) must leave a context that refuses run() and feature_map(), not one whose
+    // offsets describe a workspace it does not have.
+    planned_height_ = planned_width_ = 0;
+    has_input_ = has_run_ = false;
     const auto& layers = model_.internals().layers;
     const std::size_t n = layers.size();
-    auto round_up = [](std::size_t floats) { return detail::round_to_alignment(floats); };
+    // Sizes in 64 bits whatever size_t is (32-bit ARM): <= 2^14 x 2^14 x 2^16 floats per buffer and a few
+    // thousand buffers cannot overflow, and the total is checked against the limit before any allocation.
+    constexpr std::uint64_t kFloatsPerLine = detail::kBufferAlignment / sizeof(float);
+    auto round_up = [](std::uint64_t floats) { return (floats + kFloatsPerLine - 1) / kFloatsPerLine * kFloatsPerLine; };
 
     // Spatial sizes and the size of every layer's output.
-    std::vector<std::size_t> out_floats(n);
+    std::vector<std::uint64_t> out_floats(n);
     std::vector<int> in_h(n), in_w(n), out_h(n), out_w(n);
     int h = height, w = width;
     for (std::size_t i = 0; i < n; ++i) {
@@ -182,7 +197,7 @@ class Context {
       if (d.kind == LayerKind::avgpool) h = w = 1;
       out_h[i] = h;
       out_w[i] = w;
-      out_floats[i] = std::size_t(h) * std::size_t(w) * std::size_t(d.out_channels);
+      out_floats[i] = std::uint64_t(h) * std::uint64_t(w) * std::uint64_t(d.out_channels);
     }
     // Which conv layers end their stage (their output, and any SE applied to it, goes to the stage buffer).
     const int stages = model_.num_stages();
@@ -190,13 +205,13 @@ class Context {
     for (std::size_t i = 0; i + 2 < n; ++i)
       if (layers[i].desc.kind != LayerKind::squeeze_excite) stage_last[std::size_t(layers[i].desc.stage)] = int(i);
 
-    std::size_t cursor = 0;
-    auto take = [&](std::size_t floats) {
-      const std::size_t at = cursor;
+    std::uint64_t cursor = 0;
+    auto take = [&](std::uint64_t floats) {
+      const std::uint64_t at = cursor;
       cursor += round_up(floats);
-      return at;
+      return std::size_t(at);  // exact once the total has passed the limit check below
     };
-    input_offset_ = take(std::size_t(height) * std::size_t(width) * std::size_t(model_.preprocess().input_channels));
+    input_offset_ = take(std::uint64_t(height) * std::uint64_t(width) * std::uint64_t(model_.preprocess().input_channels));
     stage_buffers_.assign(std::size_t(stages) + 1, StageBuffer{});
     for (int s = 0; s <= stages; ++s) {
       const int last = stage_last[std::size_t(s)];
@@ -204,17 +219,22 @@ class Context {
       const std::size_t i = std::size_t(last);
       stage_buffers_[std::size_t(s)] = {take(out_floats[i]), out_h[i], out_w[i], layers[i].desc.out_channels};
     }
-    std::size_t pingpong = 0, max_channels = 0, max_hidden = 1;
+    std::uint64_t pingpong = 0, max_channels = 0, max_hidden = 1;
     for (std::size_t i = 0; i < n; ++i) {
       if (i + 2 < n && int(i) != stage_last[std::size_t(layers[i].desc.stage)]) pingpong = std::max(pingpong, out_floats[i]);
-      max_channels = std::max(max_channels, std::size_t(layers[i].desc.out_channels));
-      max_hidden = std::max(max_hidden, std::size_t(layers[i].desc.hidden));
+      max_channels = std::max(max_channels, std::uint64_t(layers[i].desc.out_channels));
+      max_hidden = std::max(max_hidden, std::uint64_t(layers[i].desc.hidden));
     }
     const std::size_t scratch_a = take(pingpong), scratch_b = take(pingpong);
     mean_offset_ = take(max_channels);
     gate_offset_ = take(max_channels);
     hidden_offset_ = take(max_hidden);
     pooled_offset_ = take(max_channels);
+    const std::uint64_t workspace_bytes = cursor * sizeof(float);
+    if (workspace_bytes > max_workspace_bytes_ || workspace_bytes > std::uint64_t(SIZE_MAX / 2))
+      throw Error("input size " + std::to_string(height) + "x" + std::to_string(width) + " needs a " +
+                  std::to_string(workspace_bytes >> 20) + " MiB workspace, more than the limit of " +
+                  std::to_string(max_workspace_bytes_ >> 20) + " MiB (Options::max_workspace_bytes)");
 
     steps_.resize(n);
     std::size_t current = input_offset_;
@@ -274,6 +294,7 @@ class Context {
   Isa isa_;
   detail::ThreadPool pool_;
   bool profile_;
+  std::size_t max_workspace_bytes_;
   bool has_run_ = false;
   bool has_input_ = false;
   int planned_height_ = 0, planned_width_ = 0;

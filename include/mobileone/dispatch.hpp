@@ -5,6 +5,13 @@
 
 #include "isa.hpp"
 #include "kernels/kernel_set_ref.hpp"
+#if defined(__x86_64__)
+#include "kernels/kernel_set_avx2.hpp"
+#include "kernels/kernel_set_avx512.hpp"
+#endif
+#if defined(__aarch64__)
+#include "kernels/kernel_set_neon.hpp"
+#endif
 
 namespace mobileone::detail {
 
@@ -12,6 +19,13 @@ namespace mobileone::detail {
 template <class Fn>
 decltype(auto) with_kernel_set(Isa isa, Fn&& fn) {
   switch (isa) {
+#if defined(__x86_64__)
+    case Isa::avx2: return std::forward<Fn>(fn)(kernels::Avx2Kernels{});
+    case Isa::avx512: return std::forward<Fn>(fn)(kernels::Avx512Kernels{});
+#endif
+#if defined(__aarch64__)
+    case Isa::neon: return std::forward<Fn>(fn)(kernels::NeonKernels{});
+#endif
     default: return std::forward<Fn>(fn)(kernels::RefKernels{});
   }
 }

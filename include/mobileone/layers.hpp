@@ -76,8 +76,21 @@ void run_pwconv1x1(const LayerStep& s, ThreadPool& pool) {
   const std::size_t panels = kernels::pointwise_panel_count(d.out_channels);
   const std::size_t target = task_target(pool);
   if (target == 1) return K::pwconv1x1(args, 0, pixels, 0, panels);
-  // Split pixels first (each task then streams all weights once); split the output channels too when a
-  // small feature map has too few pixel tiles to feed every thread.
+  // A pixel task reads all the weights (in_channels x out_channels) and its share of the input (pixels x
+  // in_channels); an output-channel task reads all the input and its share of the weights. Split the
+  // dimension that keeps that traffic smaller: output channels for the late, weight-heavy layers (7x7 x
+  // 256 -> 1024: each core then streams half of the 1 MB of weights instead of all of it), pixels otherwise.
+  // Groups of >= 4 panels keep the SIMD kernels' widest tiles (up to 64 output channels) in use.
+  const std::size_t threads = std::size_t(pool.threads());
+  if (std::size_t(d.out_channels) > pixels && panels >= threads) {
+    const std::size_t groups = std::clamp(panels / 4, threads, target);
+    pool.parallel_for(groups, [&](std::size_t g) {
+      K::pwconv1x1(args, 0, pixels, panels * g / groups, panels * (g + 1) / groups);
+    });
+    return;
+  }
+  // Split pixels (each task then streams all weights once); split the output channels too when a small
+  // feature map has too few pixel tiles to feed every thread.
   const std::size_t pixel_tiles = std::max<std::size_t>(1, std::min(target, pixels / K::kPointwiseMinPixelsPerTask));
   const std::size_t panel_groups = std::min(panels, (target + pixel_tiles - 1) / pixel_tiles);
   pool.parallel_for(pixel_tiles * panel_groups, [&](std::size_t task) {

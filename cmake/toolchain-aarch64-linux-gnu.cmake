@@ -1,0 +1,37 @@
+# Cross-compiles for AArch64 Linux with Debian's g++-aarch64-linux-gnu and runs target executables
+# (ctest, try_run) under qemu-aarch64 (Debian package qemu-user). Used by the `aarch64` presets.
+#
+# Find-root policy: libraries and programs of the target come from the aarch64 sysroot / multiarch
+# directories only, while headers and CMake package configs may also come from the host's /usr, so that
+# header-only, architecture-independent packages installed for the host (doctest, stb) are found.
+# Architecture-specific package configs of the host (e.g. /usr/lib/x86_64-linux-gnu/cmake/benchmark) are
+# not searched: CMAKE_LIBRARY_ARCHITECTURE is aarch64-linux-gnu, detected from the compiler.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+
+set(MOBILEONE_AARCH64_TRIPLE aarch64-linux-gnu)
+set(MOBILEONE_AARCH64_SYSROOT /usr/${MOBILEONE_AARCH64_TRIPLE} CACHE PATH "Target runtime (libc, libstdc++) for qemu-aarch64 -L")
+
+find_program(MOBILEONE_AARCH64_CXX NAMES ${MOBILEONE_AARCH64_TRIPLE}-g++ ${MOBILEONE_AARCH64_TRIPLE}-g++-12)
+find_program(MOBILEONE_AARCH64_CC NAMES ${MOBILEONE_AARCH64_TRIPLE}-gcc ${MOBILEONE_AARCH64_TRIPLE}-gcc-12)
+if(NOT MOBILEONE_AARCH64_CXX)
+  message(FATAL_ERROR "${MOBILEONE_AARCH64_TRIPLE}-g++ not found (Debian: apt-get install g++-aarch64-linux-gnu qemu-user)")
+endif()
+set(CMAKE_CXX_COMPILER ${MOBILEONE_AARCH64_CXX})
+if(MOBILEONE_AARCH64_CC)
+  set(CMAKE_C_COMPILER ${MOBILEONE_AARCH64_CC})
+endif()
+
+find_program(MOBILEONE_QEMU_AARCH64 NAMES qemu-aarch64 qemu-aarch64-static)
+if(MOBILEONE_QEMU_AARCH64)
+  # ctest runs every add_test(COMMAND <target>) through this; -L finds the dynamic loader and libraries.
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${MOBILEONE_QEMU_AARCH64} -L ${MOBILEONE_AARCH64_SYSROOT})
+else()
+  message(WARNING "qemu-aarch64 not found: the AArch64 build works, its tests cannot run (Debian: apt-get install qemu-user)")
+endif()
+
+set(CMAKE_FIND_ROOT_PATH ${MOBILEONE_AARCH64_SYSROOT})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)  # host tools (python3, git)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)   # never link a host library
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)   # header-only deps in the host's /usr/include
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)   # their arch-independent configs in /usr/lib/cmake, /usr/share

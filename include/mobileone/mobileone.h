@@ -1,0 +1,258 @@
+/* mobileone.h - the stable C API of the MobileOne inference engine.
+ *
+ * C99, usable from C, C++, Objective-C, Swift (through a module map) and JNI. The implementation is the
+ * C++17 header mobileone_c_impl.hpp: include it in exactly one C++ translation unit of the app, or link
+ * the prebuilt `mobileone_c` library.
+ *
+ *     mobileone_model* model = NULL;
+ *     mobileone_context* context = NULL;
+ *     if (mobileone_model_create_from_file("mobileone_s0.mone", &model) != MOBILEONE_OK ||
+ *         mobileone_context_create(model, NULL, &context) != MOBILEONE_OK)
+ *       fprintf(stderr, "%s\n", mobileone_last_error_message());
+ *     mobileone_image image = {0};
+ *     image.format = MOBILEONE_PIXEL_FORMAT_RGBA8888;  // an Android bitmap
+ *     image.width = width; image.height = height;
+ *     image.pixels = pixels; image.row_stride = stride; image.pixels_size = stride * height;
+ *     mobileone_prediction top[5];
+ *     int32_t count = 0;
+ *     mobileone_context_classify(context, &image, NULL, 5, top, &count);
+ *     mobileone_context_destroy(context);
+ *     mobileone_model_destroy(model);
+ *
+ * Errors. Every function that can fail returns a mobileone_status. The message of the most recent such
+ * call on the calling thread is mobileone_last_error_message() (thread-local, so a model shared between
+ * threads never mixes up messages; "" after a call that succeeded). No C++ exception ever leaves this API.
+ * The message is kept in a fixed thread-local buffer, so even running out of memory is reported.
+ *
+ * Threads. A model is immutable: any number of threads may use one model at the same time, including
+ * creating contexts from it. A context holds the working memory of one inference: use each context from one
+ * thread at a time (one context per thread, or a lock around it). A context's own thread pool
+ * (mobileone_context_options.threads) is internal to it.
+ *
+ * Memory. Handles are freed only by their destroy function; nothing else the API returns is owned by the
+ * caller. A context keeps its model alive: the model may be destroyed before its contexts. Models and
+ * contexts allocate when created; a context also allocates on its first run and when a frame is larger
+ * than any before (NV12/NV21 frames need a region-sized RGB buffer); runs on same-sized frames reuse that
+ * memory, with only a few small temporary allocations. Results (logits, feature maps) point into the
+ * context and stay valid until its next run or its destruction; labels stay valid while the model or any
+ * of its contexts exists.
+ */
+#ifndef MOBILEONE_H
+#define MOBILEONE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef MOBILEONE_API
+#if defined(__GNUC__) || defined(__clang__)
+#define MOBILEONE_API __attribute__((visibility("default")))
+#else
+#define MOBILEONE_API
+#endif
+#endif
+
+/* Enumerations are int32_t in C++ (a fixed underlying type, so any value a caller passes is a valid enum
+ * object the implementation can reject) and plain enums in C, which are int-sized on every supported ABI. */
+#ifdef __cplusplus
+#define MOBILEONE_ENUM(name) enum name : int32_t
+#else
+#define MOBILEONE_ENUM(name) enum name
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped when a declaration in this header changes incompatibly. */
+#define MOBILEONE_C_API_VERSION 1
+
+typedef struct mobileone_model mobileone_model;
+typedef struct mobileone_context mobileone_context;
+
+typedef MOBILEONE_ENUM(mobileone_status) {
+    MOBILEONE_OK = 0,
+    MOBILEONE_ERROR_INVALID_ARGUMENT = 1, /* a NULL pointer, or a size, stride, region, count or enum out of range */
+    MOBILEONE_ERROR_BUFFER_TOO_SMALL = 2, /* a caller's output buffer is smaller than the result */
+    MOBILEONE_ERROR_IO = 3,               /* a model file cannot be opened or read */
+    MOBILEONE_ERROR_INVALID_MODEL = 4,    /* the bytes are not a valid .mone blob (corrupt, truncated, other version) */
+    MOBILEONE_ERROR_UNSUPPORTED = 5,      /* the requested ISA is not available on this CPU or in this build */
+    MOBILEONE_ERROR_NO_RESULTS = 6,       /* results asked for before a successful run of the context */
+    MOBILEONE_ERROR_OUT_OF_MEMORY = 7,
+    MOBILEONE_ERROR_INTERNAL = 8, /* an unexpected failure inside the engine (please report it) */
+} mobileone_status;
+
+/* 8-bit pixel layouts, named by their bytes in memory. Alpha is ignored. */
+typedef MOBILEONE_ENUM(mobileone_pixel_format) {
+    MOBILEONE_PIXEL_FORMAT_RGBA8888 = 1, /* R,G,B,A: Android Bitmap ARGB_8888 (ANDROID_BITMAP_FORMAT_RGBA_8888) */
+    MOBILEONE_PIXEL_FORMAT_BGRA8888 = 2, /* B,G,R,A: iOS kCVPixelFormatType_32BGRA */
+    MOBILEONE_PIXEL_FORMAT_RGB888 = 3,
+    MOBILEONE_PIXEL_FORMAT_BGR888 = 4,
+    MOBILEONE_PIXEL_FORMAT_GRAY8 = 5,
+    /* 4:2:0 semi-planar camera frames: a Y plane (`pixels`) and a chroma plane (`chroma`) of ceil(height/2)
+     * rows, each of ceil(width/2) interleaved pairs, one pair per 2x2 block of pixels. */
+    MOBILEONE_PIXEL_FORMAT_NV21 = 6, /* pairs V,U: Android camera preview, YUV_420_888 with V plane first */
+    MOBILEONE_PIXEL_FORMAT_NV12 = 7, /* pairs U,V: iOS 420f/420v pixel buffers, YUV_420_888 with U first */
+} mobileone_pixel_format;
+
+/* How NV12/NV21 samples map to RGB. Full range: Y, U, V use 0..255. Video range: Y 16..235, U, V 16..240.
+ * Android cameras deliver BT.601 full range (JFIF), the default. iOS says it in the pixel format (420f is
+ * full range, 420v video range) and the buffer's kCVImageBufferYCbCrMatrixKey (601 or 709). */
+typedef MOBILEONE_ENUM(mobileone_yuv_color_space) {
+    MOBILEONE_YUV_BT601_FULL_RANGE = 0,
+    MOBILEONE_YUV_BT601_VIDEO_RANGE = 1,
+    MOBILEONE_YUV_BT709_FULL_RANGE = 2,
+    MOBILEONE_YUV_BT709_VIDEO_RANGE = 3,
+} mobileone_yuv_color_space;
+
+typedef MOBILEONE_ENUM(mobileone_isa) {
+    MOBILEONE_ISA_AUTO = 0, /* the MOBILEONE_ISA environment variable if set, else the best this CPU runs */
+    MOBILEONE_ISA_SCALAR = 1,
+    MOBILEONE_ISA_AVX2 = 2,
+    MOBILEONE_ISA_AVX512 = 3,
+    MOBILEONE_ISA_NEON = 4,
+} mobileone_isa;
+
+/* An 8-bit image in the caller's memory; it is only read, and only during the call that receives it.
+ * Zero-initialize, then set the fields. `pixels_size` and `chroma_size` are how many bytes may be read:
+ * they let the engine refuse a frame whose strides or sizes do not fit its buffer before touching it.
+ * A plane of R rows spans row_stride * (R - 1) + (bytes of one row): its last row need not be padded. */
+typedef struct mobileone_image {
+    mobileone_pixel_format format;
+    mobileone_yuv_color_space color_space; /* NV12/NV21 only */
+    int32_t width;                         /* pixels, 1..32768 */
+    int32_t height;                        /* pixels, 1..32768 */
+    const uint8_t* pixels;    /* the pixels; NV12/NV21: the Y plane */
+    size_t row_stride;        /* bytes from one row of `pixels` to the next; 0: rows are packed */
+    size_t pixels_size;       /* bytes readable from `pixels` */
+    const uint8_t* chroma;    /* NV12/NV21: the interleaved chroma plane; ignored otherwise */
+    size_t chroma_row_stride; /* 0: rows are packed (2 * ceil(width / 2) bytes) */
+    size_t chroma_size;       /* bytes readable from `chroma` */
+} mobileone_image;
+
+/* A region of interest in pixels of the whole image. It must lie inside the image and not be empty:
+ * nothing is clamped. The model's own preprocessing (resize the shorter side, centre crop, normalize)
+ * then sees the region as if it were the whole image. */
+typedef struct mobileone_rect {
+    int32_t x;
+    int32_t y;
+    int32_t width;
+    int32_t height;
+} mobileone_rect;
+
+typedef struct mobileone_context_options {
+    int32_t threads;   /* 0: one per hardware thread, at most 4; else 1..MOBILEONE_MAX_THREADS */
+    mobileone_isa isa; /* MOBILEONE_ISA_AUTO unless a test or benchmark must force one */
+} mobileone_context_options;
+
+#define MOBILEONE_MAX_THREADS 64
+
+typedef struct mobileone_prediction {
+    int32_t class_index;
+    float probability; /* softmax of the logits */
+    const char* label; /* NUL-terminated, as stored in the model (UTF-8 for converted models) */
+} mobileone_prediction;
+
+/* A backbone stage's output: NHWC floats, data[(y * width + x) * channels + c]. */
+typedef struct mobileone_feature_map {
+    const float* data;
+    int32_t height;
+    int32_t width;
+    int32_t channels;
+} mobileone_feature_map;
+
+/* ---- Library ------------------------------------------------------------------------------------- */
+
+/* The engine's version, "MAJOR.MINOR.PATCH". */
+MOBILEONE_API const char* mobileone_version(void);
+
+/* The enumerator's name, e.g. "MOBILEONE_ERROR_IO"; "unknown status" for other values. */
+MOBILEONE_API const char* mobileone_status_name(mobileone_status status);
+
+/* What went wrong in this thread's most recent call that returned a status; "" if it succeeded. */
+MOBILEONE_API const char* mobileone_last_error_message(void);
+
+/* 1 if this build carries kernels for `isa` and this CPU runs them (MOBILEONE_ISA_AUTO: always), else 0. */
+MOBILEONE_API int mobileone_isa_supported(mobileone_isa isa);
+
+/* ---- Models -------------------------------------------------------------------------------------- */
+
+/* Reads and validates a .mone file (at most 1 GiB). */
+MOBILEONE_API mobileone_status mobileone_model_create_from_file(const char* path, mobileone_model** model);
+
+/* Copies `size` bytes of a .mone blob: the caller's buffer may be freed when this returns. */
+MOBILEONE_API mobileone_status mobileone_model_create_from_buffer(const void* data, size_t size,
+                                                                  mobileone_model** model);
+
+/* Uses the caller's blob in place, without copying (an mmap'ed file, an uncompressed app asset). `data`
+ * must be at least 4-byte aligned (64-byte alignment lets every tensor sit on a cache line) and must stay
+ * alive and unchanged until the model and every context created from it are destroyed. */
+MOBILEONE_API mobileone_status mobileone_model_create_from_external_buffer(const void* data, size_t size,
+                                                                           mobileone_model** model);
+
+/* Releases the caller's reference; contexts created from the model keep it alive. NULL is ignored. */
+MOBILEONE_API void mobileone_model_destroy(mobileone_model* model);
+
+/* The model's name, e.g. "mobileone_s0" ("" for NULL). */
+MOBILEONE_API const char* mobileone_model_name(const mobileone_model* model);
+
+/* Number of classes, i.e. of logits (0 for NULL). */
+MOBILEONE_API int32_t mobileone_model_class_count(const mobileone_model* model);
+
+/* The label of class `class_index`, or NULL if there is no such class. */
+MOBILEONE_API const char* mobileone_model_label(const mobileone_model* model, int32_t class_index);
+
+/* Backbone stages: feature maps exist for stages 0 (the stem) .. mobileone_model_stage_count() (0 for NULL). */
+MOBILEONE_API int32_t mobileone_model_stage_count(const mobileone_model* model);
+
+/* ---- Contexts ------------------------------------------------------------------------------------ */
+
+/* Creates a context for one thread at a time. `options` may be NULL for the defaults (same as all zero). */
+MOBILEONE_API mobileone_status mobileone_context_create(const mobileone_model* model,
+                                                        const mobileone_context_options* options,
+                                                        mobileone_context** context);
+
+/* NULL is ignored. */
+MOBILEONE_API void mobileone_context_destroy(mobileone_context* context);
+
+/* Preprocesses `image` (or its `region`, which may be NULL for the whole image) and runs the network.
+ * A failed run leaves no results: they return MOBILEONE_ERROR_NO_RESULTS until the next successful run. */
+MOBILEONE_API mobileone_status mobileone_context_run(mobileone_context* context, const mobileone_image* image,
+                                                     const mobileone_rect* region);
+
+/* The `k` most probable classes of the last run, most probable first (ties: lower class index first).
+ * `predictions` has room for k entries; *count receives min(k, class count). k >= 1. */
+MOBILEONE_API mobileone_status mobileone_context_top_k(const mobileone_context* context, int32_t k,
+                                                       mobileone_prediction* predictions, int32_t* count);
+
+/* mobileone_context_run followed by mobileone_context_top_k. */
+MOBILEONE_API mobileone_status mobileone_context_classify(mobileone_context* context, const mobileone_image* image,
+                                                          const mobileone_rect* region, int32_t k,
+                                                          mobileone_prediction* predictions, int32_t* count);
+
+/* The last run's logits, in place: *logits points to *count floats owned by the context. */
+MOBILEONE_API mobileone_status mobileone_context_logits(const mobileone_context* context, const float** logits,
+                                                        int32_t* count);
+
+/* Copies the last run's logits into `buffer` (room for `capacity` floats). *count receives the number of
+ * logits even when the buffer is too small, so a call with capacity 0 (buffer may then be NULL) asks for
+ * the size; a smaller buffer gets MOBILEONE_ERROR_BUFFER_TOO_SMALL and is left untouched. */
+MOBILEONE_API mobileone_status mobileone_context_copy_logits(const mobileone_context* context, float* buffer,
+                                                             size_t capacity, size_t* count);
+
+/* The last run's output of backbone stage `stage` (0 = stem .. mobileone_model_stage_count()), in place. */
+MOBILEONE_API mobileone_status mobileone_context_feature_map(const mobileone_context* context, int32_t stage,
+                                                             mobileone_feature_map* map);
+
+/* Copies that feature map into `buffer` (room for `capacity` floats). *map receives the shape, with
+ * map->data = buffer, even when the buffer is too small: one of fewer than height * width * channels
+ * floats gets MOBILEONE_ERROR_BUFFER_TOO_SMALL and is left untouched (capacity 0 and a NULL buffer ask for
+ * the shape). */
+MOBILEONE_API mobileone_status mobileone_context_copy_feature_map(const mobileone_context* context, int32_t stage,
+                                                                  float* buffer, size_t capacity,
+                                                                  mobileone_feature_map* map);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MOBILEONE_H */

@@ -1,0 +1,453 @@
+// The implementation of the C API (mobileone.h). Include this header in exactly one C++17 translation
+// unit of the application, the way stb's implementations are compiled once; or link the prebuilt
+// `mobileone_c` library, which is that translation unit.
+//
+// Every entry point runs its body inside `guarded`, which turns whatever the body throws into a status
+// and the thread's last error message. Arguments are checked here, before the C++ engine sees them, so that
+// each failure gets its own status; the engine's own errors (mobileone::Error) map to the status that fits
+// the entry point.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "mobileone.h"
+#include "mobileone.hpp"
+#include "yuv.hpp"
+
+namespace mobileone::capi {
+
+inline constexpr std::size_t kMaxModelFileBytes = std::size_t(1) << 30;
+
+// A model and what C callers need from it: NUL-terminated copies of its strings and, when it was read
+// from a file, the bytes the Model views in place.
+struct LoadedModel {
+  LoadedModel(detail::AlignedBuffer<unsigned char> bytes, Model loaded)
+      : file_bytes(std::move(bytes)), model(std::move(loaded)), name(model.name()) {
+    labels.reserve(model.labels().size());
+    for (std::string_view label : model.labels()) labels.emplace_back(label);
+  }
+  detail::AlignedBuffer<unsigned char> file_bytes;  // declared before `model`, which views it
+  Model model;
+  std::string name;
+  std::vector<std::string> labels;
+};
+
+// A failure with its status, thrown inside an entry point and returned at its boundary.
+class StatusError : public Error {
+ public:
+  StatusError(mobileone_status status, const std::string& message) : Error(message), status_(status) {}
+  mobileone_status status() const { return status_; }
+
+ private:
+  mobileone_status status_;
+};
+
+[[noreturn]] inline void fail(mobileone_status status, const std::string& message) { throw StatusError(status, message); }
+
+inline void require(const void* pointer, const char* name) {
+  if (pointer == nullptr) fail(MOBILEONE_ERROR_INVALID_ARGUMENT, std::string(name) + " is NULL");
+}
+
+// *pointer, once it is known not to be NULL.
+template <class T>
+T& required(T* pointer, const char* name) {
+  require(pointer, name);
+  return *pointer;
+}
+
+// The calling thread's last error message: a fixed buffer (longer messages are cut), so that reporting
+// never allocates.
+inline constexpr std::size_t kMessageCapacity = 1024;
+
+inline char* last_error_buffer() {
+  static thread_local char message[kMessageCapacity];
+  return message;
+}
+
+inline mobileone_status report(mobileone_status status, const char* message) noexcept {
+  std::snprintf(last_error_buffer(), kMessageCapacity, "%s", message);
+  return status;
+}
+
+template <class Body>
+mobileone_status guarded(mobileone_status engine_error_status, Body&& body) noexcept {
+  try {
+    body();
+    return report(MOBILEONE_OK, "");
+  } catch (const StatusError& e) {
+    return report(e.status(), e.what());
+  } catch (const Error& e) {
+    return report(engine_error_status, e.what());
+  } catch (const std::bad_alloc&) {
+    return report(MOBILEONE_ERROR_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return report(MOBILEONE_ERROR_INTERNAL, e.what());
+  } catch (...) {
+    return report(MOBILEONE_ERROR_INTERNAL, "unknown internal error");
+  }
+}
+
+[[noreturn]] inline void fail_io(const char* path, const char* what) {
+  const std::string reason = errno ? std::generic_category().message(errno) : "unexpected end of file";
+  fail(MOBILEONE_ERROR_IO, std::string(path) + ": " + what + " (" + reason + ")");
+}
+
+struct CloseFile {
+  void operator()(std::FILE* file) const { std::fclose(file); }
+};
+
+// C stdio rather than iostreams: an app linking the C++ runtime statically would otherwise carry its whole
+// locale machinery (about 400 KB) for this one read.
+inline detail::AlignedBuffer<unsigned char> read_model_file(const char* path) {
+  errno = 0;
+  const std::unique_ptr<std::FILE, CloseFile> file(std::fopen(path, "rb"));
+  if (!file) fail_io(path, "cannot open model file");
+  long size = -1;
+  if (std::fseek(file.get(), 0, SEEK_END) == 0) size = std::ftell(file.get());
+  if (size < 0 || std::fseek(file.get(), 0, SEEK_SET) != 0) fail_io(path, "cannot determine the file size");
+  if (static_cast<unsigned long>(size) > kMaxModelFileBytes) {
+    unsigned char first = 0;  // a directory opens and claims any size, but cannot be read
+    if (std::fread(&first, 1, 1, file.get()) != 1) fail_io(path, "read error");
+    fail(MOBILEONE_ERROR_INVALID_MODEL, std::string(path) + ": " + std::to_string(size) + " bytes, more than a model can be (1 GiB)");
+  }
+  detail::AlignedBuffer<unsigned char> bytes(static_cast<std::size_t>(size));
+  if (std::fread(bytes.data(), 1, bytes.size(), file.get()) != bytes.size()) fail_io(path, "read error");
+  return bytes;
+}
+
+inline int pixel_format_bytes(mobileone_pixel_format format, PixelFormat& packed) {
+  switch (format) {
+    case MOBILEONE_PIXEL_FORMAT_RGBA8888: packed = PixelFormat::rgba8; break;
+    case MOBILEONE_PIXEL_FORMAT_BGRA8888: packed = PixelFormat::bgra8; break;
+    case MOBILEONE_PIXEL_FORMAT_RGB888: packed = PixelFormat::rgb8; break;
+    case MOBILEONE_PIXEL_FORMAT_BGR888: packed = PixelFormat::bgr8; break;
+    case MOBILEONE_PIXEL_FORMAT_GRAY8: packed = PixelFormat::gray8; break;
+    default: return 0;  // not a packed format
+  }
+  return bytes_per_pixel(packed);
+}
+
+inline void require_span(const char* plane, std::size_t available, std::size_t rows, std::size_t row_bytes, std::size_t stride) {
+  const std::size_t needed = plane_span(rows, row_bytes, stride);
+  if (available < needed)
+    fail(MOBILEONE_ERROR_INVALID_ARGUMENT, std::string(plane) + " is " + std::to_string(available) + " bytes, but " +
+                                               std::to_string(rows) + " rows of " + std::to_string(row_bytes) +
+                                               " bytes with a row stride of " + std::to_string(stride) + " span " +
+                                               std::to_string(needed));
+}
+
+inline YuvImageView yuv_view(const mobileone_image& image) {
+  YuvImageView yuv;
+  yuv.luma = image.pixels;
+  yuv.luma_stride = image.row_stride;
+  yuv.chroma = image.chroma;
+  yuv.chroma_stride = image.chroma_row_stride;
+  yuv.width = image.width;
+  yuv.height = image.height;
+  yuv.order = image.format == MOBILEONE_PIXEL_FORMAT_NV12 ? ChromaOrder::uv : ChromaOrder::vu;
+  switch (image.color_space) {
+    case MOBILEONE_YUV_BT601_FULL_RANGE: yuv.matrix = YuvMatrix::bt601; yuv.range = YuvRange::full; break;
+    case MOBILEONE_YUV_BT601_VIDEO_RANGE: yuv.matrix = YuvMatrix::bt601; yuv.range = YuvRange::video; break;
+    case MOBILEONE_YUV_BT709_FULL_RANGE: yuv.matrix = YuvMatrix::bt709; yuv.range = YuvRange::full; break;
+    case MOBILEONE_YUV_BT709_VIDEO_RANGE: yuv.matrix = YuvMatrix::bt709; yuv.range = YuvRange::video; break;
+    default:
+      fail(MOBILEONE_ERROR_INVALID_ARGUMENT,
+           "color space " + std::to_string(std::int32_t(image.color_space)) + " is not a mobileone_yuv_color_space");
+  }
+  validate_yuv_image(yuv);
+  require_span("Y plane (pixels_size)", image.pixels_size, std::size_t(yuv.height), std::size_t(yuv.width), luma_stride_of(yuv));
+  require_span("chroma plane (chroma_size)", image.chroma_size, std::size_t(chroma_rows(yuv)), chroma_row_bytes(yuv),
+               chroma_stride_of(yuv));
+  return yuv;
+}
+
+inline Region to_region(const mobileone_rect& rect) { return {rect.x, rect.y, rect.width, rect.height}; }
+
+}  // namespace mobileone::capi
+
+struct mobileone_model {
+  std::shared_ptr<const mobileone::capi::LoadedModel> loaded;
+};
+
+struct mobileone_context {
+  std::shared_ptr<const mobileone::capi::LoadedModel> loaded;  // keeps the model alive
+  mobileone::Context context;
+  std::vector<std::uint8_t> converted_rgb;  // an NV12/NV21 frame's region, as RGB888
+  bool has_results = false;
+};
+
+namespace mobileone::capi {
+
+inline mobileone_model* new_model_handle(detail::AlignedBuffer<unsigned char> bytes, Model model) {
+  return new mobileone_model{std::make_shared<const LoadedModel>(std::move(bytes), std::move(model))};
+}
+
+// The image the engine preprocesses: a view of the caller's packed pixels, or the region of an NV12/NV21
+// frame converted into the context's buffer. Everything is checked before a pixel is read.
+inline ImageView input_view(mobileone_context& context, const mobileone_image& image, const mobileone_rect* rect) {
+  PixelFormat packed = PixelFormat::rgb8;
+  if (const int bpp = pixel_format_bytes(image.format, packed)) {
+    const ImageView view{image.pixels, image.width, image.height, image.row_stride, packed};
+    validate_image(view);
+    require_span("image (pixels_size)", image.pixels_size, std::size_t(view.height), std::size_t(view.width) * std::size_t(bpp),
+                 row_stride_of(view));
+    return rect ? crop(view, to_region(*rect)) : view;
+  }
+  if (image.format != MOBILEONE_PIXEL_FORMAT_NV12 && image.format != MOBILEONE_PIXEL_FORMAT_NV21)
+    fail(MOBILEONE_ERROR_INVALID_ARGUMENT,
+         "pixel format " + std::to_string(std::int32_t(image.format)) + " is not a mobileone_pixel_format");
+  const YuvImageView yuv = yuv_view(image);
+  const Region region = rect ? to_region(*rect) : Region{0, 0, yuv.width, yuv.height};
+  validate_region(region, yuv.width, yuv.height);
+  context.converted_rgb.resize(std::size_t(region.width) * std::size_t(region.height) * 3);
+  yuv_to_rgb(yuv, region, context.converted_rgb.data());
+  return ImageView{context.converted_rgb.data(), region.width, region.height, 0, PixelFormat::rgb8};
+}
+
+inline const mobileone_context& with_results(const mobileone_context* context) {
+  const mobileone_context& c = required(context, "context");
+  if (!c.has_results) fail(MOBILEONE_ERROR_NO_RESULTS, "no results: run the context first (a failed run clears them)");
+  return c;
+}
+
+// False for a value that is not a mobileone_isa.
+inline bool to_engine_isa(mobileone_isa isa, Isa& engine) {
+  switch (isa) {
+    case MOBILEONE_ISA_AUTO: engine = Isa::automatic; return true;
+    case MOBILEONE_ISA_SCALAR: engine = Isa::scalar; return true;
+    case MOBILEONE_ISA_AVX2: engine = Isa::avx2; return true;
+    case MOBILEONE_ISA_AVX512: engine = Isa::avx512; return true;
+    case MOBILEONE_ISA_NEON: engine = Isa::neon; return true;
+  }
+  return false;
+}
+
+inline FeatureMap stage_output(const mobileone_context& context, std::int32_t stage) {
+  const int stages = context.loaded->model.num_stages();
+  if (stage < 0 || stage > stages)
+    fail(MOBILEONE_ERROR_INVALID_ARGUMENT,
+         "stage " + std::to_string(stage) + " does not exist (the model has stages 0.." + std::to_string(stages) + ")");
+  return context.context.feature_map(stage);
+}
+
+}  // namespace mobileone::capi
+
+extern "C" {
+
+MOBILEONE_API const char* mobileone_version(void) {
+#define MOBILEONE_STRINGIFY_(x) #x
+#define MOBILEONE_STRINGIFY(x) MOBILEONE_STRINGIFY_(x)
+  return MOBILEONE_STRINGIFY(MOBILEONE_VERSION_MAJOR) "." MOBILEONE_STRINGIFY(MOBILEONE_VERSION_MINOR) "." MOBILEONE_STRINGIFY(
+      MOBILEONE_VERSION_PATCH);
+#undef MOBILEONE_STRINGIFY
+#undef MOBILEONE_STRINGIFY_
+}
+
+MOBILEONE_API const char* mobileone_status_name(mobileone_status status) {
+  switch (status) {
+    case MOBILEONE_OK: return "MOBILEONE_OK";
+    case MOBILEONE_ERROR_INVALID_ARGUMENT: return "MOBILEONE_ERROR_INVALID_ARGUMENT";
+    case MOBILEONE_ERROR_BUFFER_TOO_SMALL: return "MOBILEONE_ERROR_BUFFER_TOO_SMALL";
+    case MOBILEONE_ERROR_IO: return "MOBILEONE_ERROR_IO";
+    case MOBILEONE_ERROR_INVALID_MODEL: return "MOBILEONE_ERROR_INVALID_MODEL";
+    case MOBILEONE_ERROR_UNSUPPORTED: return "MOBILEONE_ERROR_UNSUPPORTED";
+    case MOBILEONE_ERROR_NO_RESULTS: return "MOBILEONE_ERROR_NO_RESULTS";
+    case MOBILEONE_ERROR_OUT_OF_MEMORY: return "MOBILEONE_ERROR_OUT_OF_MEMORY";
+    case MOBILEONE_ERROR_INTERNAL: return "MOBILEONE_ERROR_INTERNAL";
+  }
+  return "unknown status";
+}
+
+MOBILEONE_API const char* mobileone_last_error_message(void) { return mobileone::capi::last_error_buffer(); }
+
+MOBILEONE_API int mobileone_isa_supported(mobileone_isa isa) {
+  mobileone::Isa engine = mobileone::Isa::automatic;
+  return mobileone::capi::to_engine_isa(isa, engine) && mobileone::isa_supported(engine) ? 1 : 0;
+}
+
+MOBILEONE_API mobileone_status mobileone_model_create_from_file(const char* path, mobileone_model** model) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_INVALID_MODEL, [&] {
+    require(path, "path");
+    mobileone_model*& out = required(model, "model");
+    out = nullptr;
+    mobileone::detail::AlignedBuffer<unsigned char> bytes = read_model_file(path);
+    try {
+      mobileone::Model parsed = mobileone::Model::from_external_buffer(bytes.data(), bytes.size());
+      out = new_model_handle(std::move(bytes), std::move(parsed));
+    } catch (const mobileone::Error& e) {  // name the file
+      fail(MOBILEONE_ERROR_INVALID_MODEL, std::string(path) + ": " + e.what());
+    }
+  });
+}
+
+MOBILEONE_API mobileone_status mobileone_model_create_from_buffer(const void* data, size_t size, mobileone_model** model) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_INVALID_MODEL, [&] {
+    require(data, "data");
+    mobileone_model*& out = required(model, "model");
+    out = nullptr;
+    out = new_model_handle({}, mobileone::Model::from_buffer(data, size));
+  });
+}
+
+MOBILEONE_API mobileone_status mobileone_model_create_from_external_buffer(const void* data, size_t size,
+                                                                           mobileone_model** model) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_INVALID_MODEL, [&] {
+    require(data, "data");
+    mobileone_model*& out = required(model, "model");
+    out = nullptr;
+    if (reinterpret_cast<std::uintptr_t>(data) % alignof(float) != 0)
+      fail(MOBILEONE_ERROR_INVALID_ARGUMENT,
+           "model buffer is not 4-byte aligned: use mobileone_model_create_from_buffer, which copies");
+    out = new_model_handle({}, mobileone::Model::from_external_buffer(data, size));
+  });
+}
+
+MOBILEONE_API void mobileone_model_destroy(mobileone_model* model) { delete model; }
+
+MOBILEONE_API const char* mobileone_model_name(const mobileone_model* model) {
+  return model ? model->loaded->name.c_str() : "";
+}
+
+MOBILEONE_API int32_t mobileone_model_class_count(const mobileone_model* model) {
+  return model ? int32_t(model->loaded->labels.size()) : 0;
+}
+
+MOBILEONE_API const char* mobileone_model_label(const mobileone_model* model, int32_t class_index) {
+  if (model == nullptr || class_index < 0 || std::size_t(class_index) >= model->loaded->labels.size()) return nullptr;
+  return model->loaded->labels[std::size_t(class_index)].c_str();
+}
+
+MOBILEONE_API int32_t mobileone_model_stage_count(const mobileone_model* model) {
+  return model ? int32_t(model->loaded->model.num_stages()) : 0;
+}
+
+MOBILEONE_API mobileone_status mobileone_context_create(const mobileone_model* model,
+                                                        const mobileone_context_options* options,
+                                                        mobileone_context** context) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_UNSUPPORTED, [&] {
+    const mobileone_model& m = required(model, "model");
+    mobileone_context*& out = required(context, "context");
+    out = nullptr;
+    const mobileone_context_options chosen = options ? *options : mobileone_context_options{};
+    if (chosen.threads < 0 || chosen.threads > MOBILEONE_MAX_THREADS)
+      fail(MOBILEONE_ERROR_INVALID_ARGUMENT, "threads is " + std::to_string(chosen.threads) + ", expected 0 (default) .. " +
+                                                 std::to_string(MOBILEONE_MAX_THREADS));
+    mobileone::Isa isa = mobileone::Isa::automatic;
+    if (!to_engine_isa(chosen.isa, isa))
+      fail(MOBILEONE_ERROR_INVALID_ARGUMENT, "ISA " + std::to_string(std::int32_t(chosen.isa)) + " is not a mobileone_isa");
+    if (!mobileone::isa_supported(isa))
+      fail(MOBILEONE_ERROR_UNSUPPORTED,
+           std::string("ISA '") + mobileone::isa_name(isa) + "' is not available on this CPU or in this build");
+    out = new mobileone_context{m.loaded, mobileone::Context(m.loaded->model, mobileone::Options{chosen.threads, isa}), {}, false};
+  });
+}
+
+MOBILEONE_API void mobileone_context_destroy(mobileone_context* context) { delete context; }
+
+MOBILEONE_API mobileone_status mobileone_context_run(mobileone_context* context, const mobileone_image* image,
+                                                     const mobileone_rect* region) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_INVALID_ARGUMENT, [&] {
+    mobileone_context& c = required(context, "context");
+    c.has_results = false;
+    c.context.run(input_view(c, required(image, "image"), region));
+    c.has_results = true;
+  });
+}
+
+MOBILEONE_API mobileone_status mobileone_context_top_k(const mobileone_context* context, int32_t k,
+                                                       mobileone_prediction* predictions, int32_t* count) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_INTERNAL, [&] {
+    const mobileone_context& c = with_results(context);
+    require(predictions, "predictions");
+    int32_t& written = required(count, "count");
+    if (k < 1) fail(MOBILEONE_ERROR_INVALID_ARGUMENT, "k is " + std::to_string(k) + ", expected at least 1");
+    const std::vector<mobileone::Prediction> top = c.context.top_k(k);
+    for (std::size_t i = 0; i < top.size(); ++i)
+      predictions[i] = {top[i].index, top[i].probability, c.loaded->labels[std::size_t(top[i].index)].c_str()};
+    written = int32_t(top.size());
+  });
+}
+
+MOBILEONE_API mobileone_status mobileone_context_classify(mobileone_context* context, const mobileone_image* image,
+                                                          const mobileone_rect* region, int32_t k,
+                                                          mobileone_prediction* predictions, int32_t* count) {
+  const mobileone_status status = mobileone_context_run(context, image, region);
+  return status == MOBILEONE_OK ? mobileone_context_top_k(context, k, predictions, count) : status;
+}
+
+MOBILEONE_API mobileone_status mobileone_context_logits(const mobileone_context* context, const float** logits,
+                                                        int32_t* count) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_INTERNAL, [&] {
+    const mobileone_context& c = with_results(context);
+    const float*& data = required(logits, "logits");
+    int32_t& size = required(count, "count");
+    data = c.context.logits().data();
+    size = int32_t(c.context.logits().size());
+  });
+}
+
+MOBILEONE_API mobileone_status mobileone_context_copy_logits(const mobileone_context* context, float* buffer,
+                                                             size_t capacity, size_t* count) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_INTERNAL, [&] {
+    const mobileone_context& c = with_results(context);
+    size_t& size = required(count, "count");
+    const std::vector<float>& logits = c.context.logits();
+    size = logits.size();
+    if (capacity < logits.size())
+      fail(MOBILEONE_ERROR_BUFFER_TOO_SMALL, "the logits are " + std::to_string(logits.size()) +
+                                                 " floats, the buffer holds " + std::to_string(capacity));
+    require(buffer, "buffer");
+    std::memcpy(buffer, logits.data(), logits.size() * sizeof(float));
+  });
+}
+
+MOBILEONE_API mobileone_status mobileone_context_feature_map(const mobileone_context* context, int32_t stage,
+                                                             mobileone_feature_map* map) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_INTERNAL, [&] {
+    const mobileone_context& c = with_results(context);
+    mobileone_feature_map& out = required(map, "map");
+    const mobileone::FeatureMap f = stage_output(c, stage);
+    out = {f.data, f.height, f.width, f.channels};
+  });
+}
+
+MOBILEONE_API mobileone_status mobileone_context_copy_feature_map(const mobileone_context* context, int32_t stage,
+                                                                  float* buffer, size_t capacity,
+                                                                  mobileone_feature_map* map) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_INTERNAL, [&] {
+    const mobileone_context& c = with_results(context);
+    mobileone_feature_map& out = required(map, "map");
+    const mobileone::FeatureMap f = stage_output(c, stage);
+    out = {buffer, f.height, f.width, f.channels};
+    const std::size_t floats = std::size_t(f.height) * std::size_t(f.width) * std::size_t(f.channels);
+    if (capacity < floats)
+      fail(MOBILEONE_ERROR_BUFFER_TOO_SMALL, "stage " + std::to_string(stage) + " is " + std::to_string(f.height) + "x" +
+                                                 std::to_string(f.width) + "x" + std::to_string(f.channels) + " = " +
+                                                 std::to_string(floats) + " floats, the buffer holds " +
+                                                 std::to_string(capacity));
+    if (floats == 0) return;  // a stage without layers
+    require(buffer, "buffer");
+    std::memcpy(buffer, f.data, floats * sizeof(float));
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,27 @@
+// Depthwise 3x3 convolution (stride 1 and 2), avx512: the kernel itself is dwconv3x3_x86.hpp; this file
+// picks its blocking. Measured on Zen4 over the S0..S4 depthwise shapes (1, 2, 4 channel vectors x 1, 2,
+// 4 pixels per step): 2 vectors per pass, 2 pixels per step at stride 1 (shared input columns),
+// 1 at stride 2 (few shared columns, and the registers go to the taps); 4 vectors x 1 pixel for
+// 512-multiple channel counts (S1's 14x14x512: 28 instead of 53 us with 4 KB-congruent buffers).
+#pragma once
+
+#if defined(__x86_64__)
+
+#include "simd_avx512.hpp"
+
+namespace mobileone::kernels::avx512 {
+struct DepthwiseTiling {
+  static constexpr int kVectors = 2;  // channel vectors per pass (their taps stay in registers)
+  // Channel vectors per pass when channels % 512 == 0 (0: no special case; see dwconv3x3_x86.hpp).
+  static constexpr int kAliasVectors = 4;
+  static constexpr int kPixelsStride1 = 2, kPixelsStride2 = 1;  // output pixels per step
+};
+}  // namespace mobileone::kernels::avx512
+
+#define MOBILEONE_SIMD_NS avx512
+#define MOBILEONE_SIMD_TARGET MOBILEONE_TARGET_AVX512
+#include "dwconv3x3_x86.hpp"
+#undef MOBILEONE_SIMD_NS
+#undef MOBILEONE_SIMD_TARGET
+
+#endif  // __x86_64__

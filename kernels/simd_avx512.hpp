@@ -1,0 +1,53 @@
+// AVX-512 vector traits: the operations the shared x86 kernel templates (*_x86.hpp) are written in.
+// Tails use k-masks (masked lanes are neither read nor written, so they never fault).
+#pragma once
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#include "x86_target.hpp"
+
+namespace mobileone::kernels::avx512 {
+
+struct Vec {
+  using type = __m512;
+  static constexpr int kWidth = 16;
+
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type zero() { return _mm512_setzero_ps(); }
+  // Used as an FMA operand straight from memory this becomes an embedded {1to16} broadcast.
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type set1(float x) { return _mm512_set1_ps(x); }
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type load(const float* p) { return _mm512_loadu_ps(p); }
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static void store(float* p, type v) { _mm512_storeu_ps(p, v); }
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static __mmask16 mask(int n) { return __mmask16((1u << n) - 1u); }
+  // Lanes [0, n) of p, zeros elsewhere; n in [0, 16].
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type load_partial(const float* p, int n) {
+    return _mm512_maskz_loadu_ps(mask(n), p);
+  }
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static void store_partial(float* p, type v, int n) {
+    _mm512_mask_storeu_ps(p, mask(n), v);
+  }
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type fmadd(type a, type b, type c) {
+    return _mm512_fmadd_ps(a, b, c);
+  }
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type add(type a, type b) { return _mm512_add_ps(a, b); }
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type mul(type a, type b) { return _mm512_mul_ps(a, b); }
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type div(type a, type b) { return _mm512_div_ps(a, b); }
+  // (All-lanes mask form: GCC 12's _mm512_max_ps trips -Wmaybe-uninitialized on its own internals.)
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type max(type a, type b) {
+    return _mm512_maskz_max_ps(__mmask16(0xFFFF), a, b);
+  }
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static float reduce_add(type v) {
+    // (Masked extracts: GCC 12's _mm512_castps512_ps256 trips -Wmaybe-uninitialized on its own internals.)
+    const __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(__mmask8(0xFF), v, 0),
+                                   _mm512_maskz_extractf32x8_ps(__mmask8(0xFF), v, 1));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+}  // namespace mobileone::kernels::avx512
+
+#endif  // __x86_64__

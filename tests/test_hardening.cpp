@@ -1,0 +1,125 @@
+// Hardening: the inputs the fuzzers found (fuzz/regressions/) and the limits checked before allocation
+// (fuzz/README.md), as ordinary tests that run in every preset, sanitizers included.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <mobileone/blob_writer.hpp>
+#include <mobileone/mobileone.hpp>
+
+#include "image_file.hpp"
+#include "test_support.hpp"
+
+using namespace mobileone;
+
+namespace {
+
+std::string regression_dir(const std::string& harness) {
+  return std::string(MOBILEONE_SOURCE_DIR) + "/fuzz/regressions/" + harness;
+}
+
+std::string decode_error(const std::vector<unsigned char>& bytes) {
+  try {
+    examples::ImageFile::decode(bytes.data(), bytes.size(), "input");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "decoded";
+}
+
+std::vector<unsigned char> text(const std::string& s) { return std::vector<unsigned char>(s.begin(), s.end()); }
+
+}  // namespace
+
+TEST_CASE("every image the fuzzer crashed stb_image with is refused with a clear error") {
+  // file -> what the error must say (each was a crash, hang or 2 GB allocation before its fix)
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"jpeg_dht_over_256_codes.jpg", "Huffman table with more than 256 codes"},
+      {"jpeg_dht_over_256_codes_2.jpg", "Huffman table with more than 256 codes"},
+      {"jpeg_dht_over_256_codes_after_fill_bytes.jpg", "Huffman table with more than 256 codes"},
+      {"pic_failed_decode_null_raster.pic", "cannot decode image"},
+      {"hdr_rle_zero_count_hang.hdr", "cannot decode image"},
+      {"pnm_16bit_channel_conversion_overflow.ppm", "16-bit PGM/PPM"},
+      {"png_idat_length_2gb_allocation.png", "truncated PNG"},
+  };
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(regression_dir("fuzz_image"))) files += entry.is_regular_file();
+  CHECK(files == expected.size());  // a new regression input needs its line here
+  for (const auto& [file, fragment] : expected) {
+    CAPTURE(file);
+    const std::string error = decode_error(testing::read_bytes(regression_dir("fuzz_image") + "/" + file));
+    CHECK(error.rfind("input: ", 0) == 0);
+    CHECK(error.find(fragment) != std::string::npos);
+    CHECK(error.find('\n') == std::string::npos);
+  }
+}
+
+TEST_CASE("image headers are checked before stb_image allocates") {
+  auto png_header = [](std::uint32_t width, std::uint32_t height) {
+    std::vector<unsigned char> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    for (std::uint32_t v : {width, height})
+      for (int shift = 24; shift >= 0; shift -= 8) png.push_back(static_cast<unsigned char>(v >> shift));
+    const std::vector<unsigned char> rest = {8, 2, 0, 0, 0, 0, 0, 0, 0,  // RGB8, CRC (stb does not check it)
+                                             0, 0, 0, 0, 'I', 'E', 'N', 'D', 0, 0, 0, 0};
+    png.insert(png.end(), rest.begin(), rest.end());
+    return png;
+  };
+  CHECK(decode_error(png_header(40000, 10)).find("cannot decode image") != std::string::npos);  // > STBI_MAX_DIMENSIONS
+  CHECK(decode_error(png_header(32768, 32768)).find("image size 32768x32768 is out of range") != std::string::npos);
+  CHECK(decode_error(text("P5 99999999999 1 255\n")).find("does not fit in 31 bits") != std::string::npos);
+  CHECK(decode_error(text("P6 4 4 255\nabc")).find("truncated PGM/PPM") != std::string::npos);
+  CHECK(decode_error(text("P5 2 2 65535\n01234567")).find("16-bit PGM/PPM") != std::string::npos);
+  CHECK(decode_error(text("P5 2 1 255\nAB")) == "decoded");
+  CHECK(decode_error({}).find("empty") != std::string::npos);
+  CHECK(decode_error(text("not an image")).find("cannot decode image") != std::string::npos);
+  // The fuzzer's lower pixel limit is a parameter: the same check with another bound.
+  const std::vector<unsigned char> pgm = text("P5 64 64 255\n" + std::string(64 * 64, 'x'));
+  CHECK_NOTHROW(examples::ImageFile::decode(pgm.data(), pgm.size(), "input"));
+  CHECK_THROWS_WITH_AS(examples::ImageFile::decode(pgm.data(), pgm.size(), "input", 1000), doctest::Contains("out of range"), Error);
+}
+
+TEST_CASE("a context refuses an input whose workspace exceeds its limit, before allocating, and stays usable") {
+  const auto blob = random_model_blob(Architecture{"limits", 8, {1, 1}, {16, 24}, {0, 0}, 4}, 7, 32);
+  const Model model = Model::from_buffer(blob.data(), blob.size());
+  Options options{1, Isa::scalar};
+  options.max_workspace_bytes = std::size_t(1) << 20;  // 1 MiB
+  Context context(model, options);
+  const std::vector<float> small(3 * 16 * 16, 0.5f);
+  context.run(small.data(), 3, 16, 16);
+  CHECK(context.top_k(1).size() == 1);
+  const std::size_t workspace = context.workspace_bytes();
+
+  // 1024x1024 needs ~50 MB: refused, nothing allocated, and no stale input, plan or results remain.
+  const std::vector<float> big(std::size_t(3) * 1024 * 1024, 0.5f);
+  CHECK_THROWS_WITH_AS(context.run(big.data(), 3, 1024, 1024), doctest::Contains("MiB workspace, more than the limit of 1 MiB"), Error);
+  CHECK(context.workspace_bytes() == workspace);
+  CHECK_THROWS_WITH_AS(context.run(), doctest::Contains("before set_input"), Error);
+  CHECK_THROWS_WITH_AS(context.feature_map(0), doctest::Contains("before any run"), Error);
+  CHECK_THROWS_WITH_AS(context.top_k(1), doctest::Contains("before any run"), Error);
+  // The largest side the engine takes, with the default 2 GiB limit: 16384 x 16384 x 8 channels is more.
+  Context defaults(model, Options{1, Isa::scalar});
+  CHECK_THROWS_WITH_AS(defaults.set_input(small.data(), 3, 16384, 16384), doctest::Contains("workspace"), Error);
+  CHECK_THROWS_WITH_AS(defaults.set_input(small.data(), 3, 16385, 1), doctest::Contains("out of range"), Error);
+
+  // Still usable afterwards, with the same results as before.
+  const std::vector<float> first = context.run(small.data(), 3, 16, 16);
+  Context fresh(model, Options{1, Isa::scalar});
+  CHECK(std::memcmp(first.data(), fresh.run(small.data(), 3, 16, 16).data(), first.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("a refused image leaves no input behind") {
+  const auto blob = random_model_blob(Architecture{"limits", 8, {1}, {16}, {0}, 3}, 8, 16);
+  Context context(Model::from_buffer(blob.data(), blob.size()), Options{1, Isa::scalar});
+  std::vector<std::uint8_t> pixels(20 * 20 * 3, 100);
+  context.run(ImageView{pixels.data(), 20, 20, 0, PixelFormat::rgb8});
+  CHECK_THROWS_AS(context.set_input(ImageView{pixels.data(), 20, 20, 7, PixelFormat::rgb8}), Error);  // stride < row
+  CHECK_THROWS_WITH_AS(context.run(), doctest::Contains("before set_input"), Error);
+  // An extreme aspect ratio whose resize would exceed the side limit.
+  std::vector<std::uint8_t> strip(32768, 7);
+  CHECK_THROWS_WITH_AS(context.set_input(ImageView{strip.data(), 32768, 1, 0, PixelFormat::gray8}),
+                       doctest::Contains("aspect ratio"), Error);
+}
