@@ -123,3 +123,15 @@ TEST_CASE("a refused image leaves no input behind") {
   CHECK_THROWS_WITH_AS(context.set_input(ImageView{strip.data(), 32768, 1, 0, PixelFormat::gray8}),
                        doctest::Contains("aspect ratio"), Error);
 }
+
+TEST_CASE("a tensor shared by two layers is refused: a small file cannot demand a packed copy per layer") {
+  // Two depthwise layers of the same width: point the second one's weight slot at the first one's tensor.
+  auto blob = random_model_blob(Architecture{"shared", 8, {1, 1}, {8, 8}, {0, 0}, 2}, 9, 16);
+  CHECK_NOTHROW(Model::from_buffer(blob.data(), blob.size()));
+  const std::size_t first_dw = 160 + 64 * 1 + 32, second_dw = 160 + 64 * 3 + 32;  // layer records, slot 0
+  std::memcpy(blob.data() + second_dw, blob.data() + first_dw, 4);
+  const std::uint32_t crc = detail::crc32(blob.data() + 32, blob.size() - 32);
+  std::memcpy(blob.data() + 24, &crc, 4);
+  CHECK_THROWS_WITH_AS(Model::from_buffer(blob.data(), blob.size()), doctest::Contains("is already used by another layer slot"),
+                       Error);
+}

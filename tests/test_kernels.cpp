@@ -385,6 +385,8 @@ TEST_CASE_TEMPLATE_DEFINE("dwconv3x3: stride 1 and 2, every channel remainder, o
     check_rows<K>(c, std::size_t(c.out_w) * 256);
     const DepthwiseCase d(48, 28, 17, stride, false, seed++);
     check_rows<K>(d, std::size_t(d.out_w) * 48);
+    const DepthwiseCase e(512, 7, 9, stride, true, seed++);  // 512-multiple channels take their own blocking
+    check_rows<K>(e, std::size_t(e.out_w) * 512);
   }
 }
 

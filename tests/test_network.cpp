@@ -75,7 +75,7 @@ TEST_CASE("converted checkpoints reproduce PyTorch logits on every ISA") {
       CAPTURE(isa_name(isa));
       Context context(model, Options{2, isa});
       const double difference = testing::max_relative_difference(context.run(input.data(), c.c, c.h, c.w), expected);
-      MESSAGE(c.name << " [" << isa_name(isa) << "]: max|d|/max|ref| = " << difference);
+      MESSAGE(c.name << " [" << std::string(isa_name(isa)) << "]: max|d|/max|ref| = " << difference);
       CHECK(difference <= 1e-4);
     }
   }
@@ -96,7 +96,7 @@ TEST_CASE("the real S0 classifies the shared images as PyTorch does") {
     CHECK(top[0].index == expected[0]);
     int shared = 0;
     for (const Prediction& p : top) shared += int(std::count(expected.begin(), expected.end(), p.index));
-    MESSAGE(image << ": top-1 " << top[0].label << " (" << top[0].probability << "), " << shared << "/5 of the top-5 shared");
+    MESSAGE(std::string(image) << ": top-1 " << top[0].label << " (" << top[0].probability << "), " << shared << "/5 of the top-5 shared");
     CHECK(shared >= 4);
   }
 }

@@ -263,6 +263,9 @@ class BlobReader {
   void read_layers(BlobView& view) {
     using namespace blob_format;
     view.layers.resize(layer_count_);
+    // Each tensor belongs to one layer slot (as both writers emit them): a tensor shared by many layers
+    // would let a small file demand a packed copy per layer (4096 layers x one large tensor).
+    std::vector<bool> used(tensor_count_, false);
     for (std::uint32_t i = 0; i < layer_count_; ++i) {
       const std::size_t rec = layer_table_ + std::size_t(i) * kLayerRecordSize;
       LayerDesc& l = view.layers[i];
@@ -288,6 +291,8 @@ class BlobReader {
         const std::uint32_t index = u32(rec + 32 + 4 * t);
         if (index == kNoTensor) continue;
         if (index >= tensor_count_) fail(where + ": tensor " + std::to_string(index) + " does not exist");
+        if (used[index]) fail(where + ": tensor " + std::to_string(index) + " is already used by another layer slot");
+        used[index] = true;
         l.tensors[t] = tensors_[index];
       }
       check_layer_shapes(l, where);
