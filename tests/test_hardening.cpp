@@ -45,6 +45,7 @@ TEST_CASE("every image the fuzzer crashed stb_image with is refused with a clear
       {"hdr_rle_zero_count_hang.hdr", "cannot decode image"},
       {"pnm_16bit_channel_conversion_overflow.ppm", "16-bit PGM/PPM"},
       {"png_idat_length_2gb_allocation.png", "truncated PNG"},
+      {"jpeg_bit_reader_shift_by_32.jpg", "cannot decode image"},
   };
   std::size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(regression_dir("fuzz_image"))) files += entry.is_regular_file();
@@ -69,7 +70,7 @@ TEST_CASE("image headers are checked before stb_image allocates") {
     return png;
   };
   CHECK(decode_error(png_header(40000, 10)).find("cannot decode image") != std::string::npos);  // > STBI_MAX_DIMENSIONS
-  CHECK(decode_error(png_header(32768, 32768)).find("image size 32768x32768 is out of range") != std::string::npos);
+  CHECK(decode_error(png_header(32768, 32768)).find("cannot decode image") != std::string::npos);  // == STBI_MAX_DIMENSIONS
   CHECK(decode_error(text("P5 99999999999 1 255\n")).find("does not fit in 31 bits") != std::string::npos);
   CHECK(decode_error(text("P6 4 4 255\nabc")).find("truncated PGM/PPM") != std::string::npos);
   CHECK(decode_error(text("P5 2 2 65535\n01234567")).find("16-bit PGM/PPM") != std::string::npos);
