@@ -1,4 +1,4 @@
-// Decodes an image file (JPEG, PNG, BMP, PGM/PPM, TGA, GIF, PSD) with stb_image into RGB8 pixels
+// Decodes an image file (JPEG, PNG, BMP, PGM/PPM, TGA, GIF) with stb_image into RGB8 pixels
 // that a mobileone::ImageView can point at. Shared by the command-line tools and the tests; the engine
 // itself never decodes files. stb_image's implementation is compiled once, in stb_image_impl.cpp.
 #pragma once
@@ -105,6 +105,14 @@ inline const char* unsafe_png_chunks(const unsigned char* bytes, std::size_t siz
 
 }  // namespace detail
 
+// Pixels an encoded file may announce per byte of itself. stb_image allocates (and for most formats
+// fills) the whole raster a header announces, however little data follows: a 35-byte GIF claiming
+// 16384x16384 took 3 GB and 4 s, a 54-byte BMP 790 MB. Real images compress far less than this bound
+// (a single-colour PNG or GIF reaches ~10^3-10^4 pixels per byte); files of a few KB may still
+// announce up to kSmallFilePixels.
+inline constexpr std::int64_t kMaxPixelsPerEncodedByte = 16384;
+inline constexpr std::int64_t kSmallFilePixels = std::int64_t(1) << 22;
+
 class ImageFile {
  public:
   // Throws mobileone::Error with the file name and stb's reason when the file cannot be decoded. The file
@@ -134,6 +142,7 @@ class ImageFile {
     int width = 0, height = 0, channels_in_file = 0;
     if (!stbi_info_from_memory(bytes, int(size), &width, &height, &channels_in_file))
       throw Error(what + ": cannot decode image (" + failure_reason() + ")");
+    max_pixels = std::min(max_pixels, std::max(kSmallFilePixels, kMaxPixelsPerEncodedByte * std::int64_t(size)));
     check_size(what, width, height, max_pixels);
     return adopt(what, stbi_load_from_memory(bytes, int(size), &width, &height, &channels_in_file, 3), width, height,
                  max_pixels);
@@ -145,7 +154,9 @@ class ImageFile {
   static void check_size(const std::string& what, int width, int height, std::int64_t max_pixels) {
     if (width <= 0 || height <= 0 || width > kMaxImageSide || height > kMaxImageSide ||
         std::int64_t(width) * height > std::min(max_pixels, kMaxImagePixels))
-      throw Error(what + ": image size " + std::to_string(width) + "x" + std::to_string(height) + " is out of range");
+      throw Error(what + ": image size " + std::to_string(width) + "x" + std::to_string(height) +
+                  " is out of range (at most " + std::to_string(std::min(max_pixels, kMaxImagePixels)) +
+                  " pixels for this file, " + std::to_string(kMaxImageSide) + " per side)");
   }
   // Takes ownership of stb's pixels, re-checking the decoded size (the header stbi_info read and the one
   // stbi_load decoded can differ: a file replaced in between, formats whose info is only a guess).

@@ -7,8 +7,19 @@
 // Formats left out, with the stb_image 2.27 (Debian) defects that fuzz_image hit in them:
 //  - Softimage PIC: converts a NULL raster after a failed decode (NULL dereference);
 //  - Radiance HDR: a run-length count of 0 never advances, so a truncated file loops forever; it also
-//    decodes to 32-bit floats (4x the memory of the 8-bit result). Neither format is a camera image.
+//    decodes to 32-bit floats (4x the memory of the 8-bit result);
+//  - Photoshop PSD: un-premultiplying a matte converts out-of-range floats to 8 bits (undefined).
+// None of them is a camera or web image format; JPEG, PNG, BMP, GIF, TGA and PGM/PPM remain.
 #define STBI_NO_PIC
 #define STBI_NO_HDR
+#define STBI_NO_PSD
+// Every allocation zeroed: stb_image 2.27 does not clear its JPEG decoder state, so a scan that uses a
+// Huffman table no DHT segment defined decodes with heap garbage as the table and reads far outside it
+// (found by fuzz_image; upstream clears the state since 2.28). Zeroed memory also keeps truncated files
+// from handing out stale heap contents as pixels.
+#include <cstdlib>
+#define STBI_MALLOC(size) std::calloc(1, size)
+#define STBI_REALLOC(pointer, size) std::realloc(pointer, size)
+#define STBI_FREE(pointer) std::free(pointer)
 #define STB_IMAGE_IMPLEMENTATION
 #include "stb_image.h"

@@ -3,9 +3,10 @@
 
     python3 fuzz/make_image_seeds.py fuzz/corpus/fuzz_image
 
-Pillow writes the common formats (PNG in every colour type and interlaced, baseline/progressive/grey/CMYK
-JPEG, BMP, TGA, GIF, PGM/PPM); PSD is assembled byte by byte from its specification. (Softimage PIC and
-Radiance HDR are not decoded: examples/stb_image_impl.cpp builds stb_image without them.) Every image is generated here: no file is copied from elsewhere.
+Pillow writes the common formats (PNG in every colour type, baseline/progressive/grey/CMYK
+JPEG, BMP, TGA, GIF, PGM/PPM); an interlaced PNG is assembled byte by byte. (PSD, Radiance HDR and
+Softimage PIC are not decoded: examples/stb_image_impl.cpp builds stb_image without them.) Every image is
+generated here: no file is copied from elsewhere.
 """
 import io
 import struct
@@ -49,22 +50,6 @@ def adam7_png(image):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b"")
 
 
-def psd_raw(width, height):
-    # Header, empty colour-mode/resources/layer sections, compression 0, planar 8-bit RGB.
-    header = b"8BPS" + struct.pack(">H6xHIIHH", 1, 3, height, width, 8, 3)
-    planes = bytes((c * 80 + i * 17) % 256 for c in range(3) for i in range(width * height))
-    return header + struct.pack(">III", 0, 0, 0) + struct.pack(">H", 0) + planes
-
-
-def psd_rle(width, height):
-    # Compression 1 (PackBits): a byte count per row and channel, then each row as one literal run.
-    header = b"8BPS" + struct.pack(">H6xHIIHH", 1, 3, height, width, 8, 3)
-    rows = [bytes([width - 1]) + bytes((c * 50 + y * 9 + x) % 256 for x in range(width))
-            for c in range(3) for y in range(height)]
-    counts = b"".join(struct.pack(">H", len(r)) for r in rows)
-    return header + struct.pack(">III", 0, 0, 0) + struct.pack(">H", 1) + counts + b"".join(rows)
-
-
 def main():
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
@@ -94,8 +79,6 @@ def main():
         "still.gif": pillow(gradient(6, 3, "P"), "GIF"),
         "gray.pgm": pillow(gradient(5, 4, "L"), "PPM"),
         "rgb.ppm": pillow(gradient(3, 5), "PPM"),
-        "raw.psd": psd_raw(3, 2),
-        "rle.psd": psd_rle(4, 3),
     }
     total = 0
     for name, data in sorted(seeds.items()):

@@ -21,6 +21,8 @@
 #error "include pwconv1x1_avx2.hpp or pwconv1x1_avx512.hpp, not this file"
 #endif
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -41,10 +43,11 @@ struct GemmShape {
 };
 
 // One M x (P*16) tile. `a`: first row of A; `w`, `bias`: first panel; `c`: first output; `n_valid`:
-// output columns of the tile that exist (the rest are computed on zero-padded weights but not stored).
+// output columns of the tile that exist (the rest are computed on zero-padded weights but not stored);
+// `pf`: a K x 16 weight panel to prefetch, one cache line per step of K (see gemm()).
 template <int M, int P>
 MOBILEONE_SIMD_TARGET void gemm_tile(const GemmShape& g, const float* a, const float* w, const float* bias, float* c,
-                                     int n_valid) {
+                                     int n_valid, const float* pf) {
   using V = typename Vec::type;
   constexpr int W = Vec::kWidth;
   constexpr int J = P * kPanelWidth / W;  // accumulator vectors per row
@@ -64,6 +67,7 @@ MOBILEONE_SIMD_TARGET void gemm_tile(const GemmShape& g, const float* a, const f
   for (int s = 0; s < segments; ++s) {
     const float* as = a + std::size_t(s) * ss;
     for (int k = 0; k < seg_len; ++k, wk += kPanelWidth) {
+      _mm_prefetch(reinterpret_cast<const char*>(pf + (wk - w)), _MM_HINT_T0);
       V wv[J];
 #pragma GCC unroll 8
       for (int j = 0; j < J; ++j) wv[j] = Vec::load(wk + std::size_t(j / JP) * ps + (j % JP) * W);
@@ -101,7 +105,7 @@ MOBILEONE_SIMD_TARGET void gemm_tile(const GemmShape& g, const float* a, const f
   }
 }
 
-using GemmTileFn = void (*)(const GemmShape&, const float*, const float*, const float*, float*, int);
+using GemmTileFn = void (*)(const GemmShape&, const float*, const float*, const float*, float*, int, const float*);
 
 template <int P, std::size_t... I>
 constexpr std::array<GemmTileFn, sizeof...(I)> gemm_tile_rows(std::index_sequence<I...>) {
@@ -118,8 +122,12 @@ inline constexpr std::array<std::array<GemmTileFn, Rows>, Panels> kGemmTiles =
 
 // Rows [row_begin, row_end) x panels [panel_begin, panel_end) of C. Rows are cut into tiles of nearly
 // equal height (49 rows -> 9 tiles of 5-6, not 8 of 6 and one of 1) so no tile runs latency-bound; panels
-// go Panels at a time, the remainder in one narrower tile. `row_a(r)`, `row_c(r)` give the first float of
-// row r in A and C.
+// go Panels at a time, the remainder in one narrower tile. While a group of panels computes, its first
+// tiles each prefetch one panel of the next group, a line per step of K: weights are read once per
+// inference, usually from DRAM, and the next group's first tile would otherwise wait on them (measured:
+// 7x7 x 256 -> 1024 with cold weights 250 -> 230 us, hot 221 us; no change when the weights are cached).
+// Later tiles "prefetch" their own, cached panel. `row_a(r)`, `row_c(r)` give the first float of row r
+// in A and C.
 template <int Rows, int Panels, class RowA, class RowC>
 MOBILEONE_SIMD_TARGET void gemm(const GemmShape& g, std::size_t row_begin, std::size_t row_end, std::size_t panel_begin,
                                 std::size_t panel_end, int out_channels, const float* weights, const float* bias,
@@ -133,9 +141,11 @@ MOBILEONE_SIMD_TARGET void gemm(const GemmShape& g, std::size_t row_begin, std::
     const float* w = weights + panel * g.w_panel_stride;
     const float* b = bias + panel * kPanelWidth;
     const int n_valid = out_channels - int(panel) * kPanelWidth;
+    const std::size_t next_panels = std::min<std::size_t>(Panels, panel_end - panel - np);
     for (std::size_t t = 0; t < tiles; ++t) {
+      const float* pf = t < next_panels ? w + (np + t) * g.w_panel_stride : w;
       const std::size_t r0 = row_begin + rows * t / tiles, r1 = row_begin + rows * (t + 1) / tiles;
-      table[r1 - r0 - 1](g, row_a(r0), w, b, row_c(r0) + panel * kPanelWidth, n_valid);
+      table[r1 - r0 - 1](g, row_a(r0), w, b, row_c(r0) + panel * kPanelWidth, n_valid, pf);
     }
     panel += np;
   }

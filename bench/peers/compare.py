@@ -46,7 +46,9 @@ TITLES = {"ours": "ours", "torch-eager": "PyTorch eager", "torch-best": "PyTorch
           "opencv": "OpenCV DNN"}
 DEFAULT_PEAK = 58.5  # G multiply-adds/s per core, AMD Zen4 dev VM (see bench/bench_common.hpp)
 STATISTICS = {"median": "median over {p} pass(es) of the per-pass median ms",
-              "best-pass": "fastest of {p} pass(es)' median ms", "min": "fastest single run (ms) over {p} pass(es)"}
+              "best-pass": "fastest of {p} pass(es)' median ms",
+              "quietest": "median ms of the pass (of {p}) in which other processes used the least CPU",
+              "min": "fastest single run (ms) over {p} pass(es)"}
 TARGETS = {"s0": 0.90}  # ours / best peer; 1.00 for every other variant (issue 3)
 
 
@@ -360,13 +362,14 @@ def summarize(args, records: list) -> dict:
     summary = {}
     for key, rs in table.items():
         medians = [r["median_ms"] for r in rs]
+        quietest = min(rs, key=lambda r: r.get("background_cores", 0.0))
         summary[key] = {"median_ms": pc.median(medians), "min_ms": min(r["min_ms"] for r in rs),
-                        "best_pass_ms": min(medians),
-                        "pass_medians": medians,
+                        "best_pass_ms": min(medians), "quietest_ms": quietest["median_ms"],
+                        "pass_medians": medians, "pass_background": [r.get("background_cores", 0.0) for r in rs],
                         "spread": (max(medians) - min(medians)) / pc.median(medians) if len(medians) > 1 else 0.0,
                         "runs": sum(r["runs"] for r in rs)}
         summary[key]["value"] = {"median": summary[key]["median_ms"], "best-pass": summary[key]["best_pass_ms"],
-                                 "min": summary[key]["min_ms"]}[args.statistic]
+                                 "quietest": summary[key]["quietest_ms"], "min": summary[key]["min_ms"]}[args.statistic]
     return summary
 
 
@@ -467,70 +470,19 @@ def build_report(args, summary, errors, info, unavailable, config_errors, macs, 
             add(f"- {TITLES.get(e, e)} {v} {t}t n/a: {reason}")
     for v, reason in sorted(status.get("export_error", {}).items()):
         add(f"- ONNX export of {v} failed: {reason}")
-    add(f"- Total time {elapsed:.0f} s. Command: `{' '.join(sys.argv)}`")
+    add(f"- Total time {elapsed:.0f} s. Command: `{' '.join(sys.argv)}`" +
+        (" (report rebuilt from raw.jsonl)" if args.report_only else ""))
     return "\n".join(lines) + "\n", csv_rows, failed
 
 
 status: dict = {}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", default="s0,s1,s2,s3,s4")
-    parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--engines", default=",".join(ENGINES), help="subset of " + ",".join(ENGINES))
-    parser.add_argument("--passes", type=int, default=3, help="separate passes over all engines (default 3)")
-    parser.add_argument("--budget", type=float, default=1.0, help="seconds of timed runs per measurement (default 1)")
-    parser.add_argument("--warmup", type=int, default=3, help="warm-up runs (stops early past half the budget)")
-    parser.add_argument("--min-runs", type=int, default=3)
-    parser.add_argument("--max-runs", type=int, default=200)
-    parser.add_argument("--size", type=int, default=224)
-    parser.add_argument("--seed", type=int, default=20230101, help="weight seed (bench_network uses the same default)")
-    parser.add_argument("--input-seed", type=int, default=0)
-    parser.add_argument("--isa", default="", help="force our ISA (auto, scalar, avx2, avx512)")
-    parser.add_argument("--peak-gmacs", type=float, default=None,
-                        help=f"per-core peak, G multiply-adds/s (default $MOBILEONE_PEAK_GMACS or {DEFAULT_PEAK})")
-    parser.add_argument("--tolerance", type=float, default=1e-3)
-    parser.add_argument("--statistic", choices=["median", "best-pass", "min"], default="median",
-                        help="what the tables show: median over passes of the per-pass medians (default), the "
-                             "fastest pass's median, or the fastest single run (all three are in results.csv)")
-    parser.add_argument("--build-dir", default=str(REPO / "build" / "release"))
-    parser.add_argument("--out-dir", default=str(REPO / "build" / "peers"))
-    parser.add_argument("--python", default="/usr/bin/python3", help="Python with torch/opencv (Debian's)")
-    parser.add_argument("--ort-dir", default="", help="onnxruntime-node package dir (default: <out>/ort/node_modules/...)")
-    parser.add_argument("--no-install", action="store_true", help="do not npm install onnxruntime-node when missing")
-    parser.add_argument("--quiet-threshold", type=float, default=0.3,
-                        help="before each engine, wait while other processes use more cores than this")
-    parser.add_argument("--quiet-wait", type=float, default=10.0, help="longest such wait, seconds (0: never wait)")
-    parser.add_argument("--quiet-wait-total", type=float, default=120.0, help="cap on all such waits in one run, seconds")
-    args = parser.parse_args()
-    args.variants = pc.split_list(args.variants)
-    args.threads = [int(t) for t in pc.split_list(args.threads)]
-    args.engines = pc.split_list(args.engines)
-    for e in args.engines:
-        if e not in ENGINES:
-            parser.error(f"unknown engine {e} (choose from {', '.join(ENGINES)})")
-
-    started, t_start = datetime.datetime.now(), time.monotonic()
-    out = Path(args.out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    build = Path(args.build_dir).resolve()
-    tools = {"classify": build / "examples" / "mobileone-classify", "make_model": build / "bench" / "mobileone-make-model"}
-    for name, path in tools.items():
-        if not path.exists():
-            log(f"error: {path} not found. Build first: cmake --preset release && cmake --build --preset release -j2")
-            return 2
-    if args.peak_gmacs:
-        peak, peak_source = args.peak_gmacs, "--peak-gmacs"
-    elif os.environ.get("MOBILEONE_PEAK_GMACS"):
-        peak, peak_source = float(os.environ["MOBILEONE_PEAK_GMACS"]), "MOBILEONE_PEAK_GMACS"
-    else:
-        peak, peak_source = DEFAULT_PEAK, "default: AMD Zen4 dev VM"
-
+def measure_all(args, tools, out: Path, logits_dir: Path) -> tuple:
+    """Prepares the models and runs every pass. Returns (macs, records, info, unavailable, loads)."""
     log(f"preparing models in {out / 'models'}")
     macs = prepare_models(args, tools, out, status)
     models, inp = out / "models", out / f"input_{args.size}.f32"
-    logits_dir = out / "logits"
     shutil.rmtree(logits_dir, ignore_errors=True)
     logits_dir.mkdir()
 
@@ -589,6 +541,85 @@ def main() -> int:
                 unavailable[engine] = w.reason
             w.close()
 
+    return macs, records, info, unavailable, loads
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", default="s0,s1,s2,s3,s4")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="subset of " + ",".join(ENGINES))
+    parser.add_argument("--passes", type=int, default=3, help="separate passes over all engines (default 3)")
+    parser.add_argument("--budget", type=float, default=1.0, help="seconds of timed runs per measurement (default 1)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up runs (stops early past half the budget)")
+    parser.add_argument("--min-runs", type=int, default=3)
+    parser.add_argument("--max-runs", type=int, default=200)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--seed", type=int, default=20230101, help="weight seed (bench_network uses the same default)")
+    parser.add_argument("--input-seed", type=int, default=0)
+    parser.add_argument("--isa", default="", help="force our ISA (auto, scalar, avx2, avx512)")
+    parser.add_argument("--peak-gmacs", type=float, default=None,
+                        help=f"per-core peak, G multiply-adds/s (default $MOBILEONE_PEAK_GMACS or {DEFAULT_PEAK})")
+    parser.add_argument("--tolerance", type=float, default=1e-3)
+    parser.add_argument("--statistic", choices=["median", "best-pass", "quietest", "min"], default="median",
+                        help="what the tables show: median over passes of the per-pass medians (default), the "
+                             "fastest pass's median, the median of the pass with the least background load, or "
+                             "the fastest single run (all are in results.csv)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: rebuild the report from <out>/raw.jsonl (e.g. with another --statistic)")
+    parser.add_argument("--build-dir", default=str(REPO / "build" / "release"))
+    parser.add_argument("--out-dir", default=str(REPO / "build" / "peers"))
+    parser.add_argument("--python", default="/usr/bin/python3", help="Python with torch/opencv (Debian's)")
+    parser.add_argument("--ort-dir", default="", help="onnxruntime-node package dir (default: <out>/ort/node_modules/...)")
+    parser.add_argument("--no-install", action="store_true", help="do not npm install onnxruntime-node when missing")
+    parser.add_argument("--quiet-threshold", type=float, default=0.3,
+                        help="before each engine, wait while other processes use more cores than this")
+    parser.add_argument("--quiet-wait", type=float, default=10.0, help="longest such wait, seconds (0: never wait)")
+    parser.add_argument("--quiet-wait-total", type=float, default=120.0, help="cap on all such waits in one run, seconds")
+    args = parser.parse_args()
+    args.variants = pc.split_list(args.variants)
+    args.threads = [int(t) for t in pc.split_list(args.threads)]
+    args.engines = pc.split_list(args.engines)
+    for e in args.engines:
+        if e not in ENGINES:
+            parser.error(f"unknown engine {e} (choose from {', '.join(ENGINES)})")
+
+    started, t_start = datetime.datetime.now(), time.monotonic()
+    out = Path(args.out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    build = Path(args.build_dir).resolve()
+    tools = {"classify": build / "examples" / "mobileone-classify", "make_model": build / "bench" / "mobileone-make-model"}
+    for name, path in tools.items():
+        if not path.exists():
+            log(f"error: {path} not found. Build first: cmake --preset release && cmake --build --preset release -j2")
+            return 2
+    if args.peak_gmacs:
+        peak, peak_source = args.peak_gmacs, "--peak-gmacs"
+    elif os.environ.get("MOBILEONE_PEAK_GMACS"):
+        peak, peak_source = float(os.environ["MOBILEONE_PEAK_GMACS"]), "MOBILEONE_PEAK_GMACS"
+    else:
+        peak, peak_source = DEFAULT_PEAK, "default: AMD Zen4 dev VM"
+
+    logits_dir = out / "logits"
+    if args.report_only:
+        lines = [json.loads(line) for line in open(out / "raw.jsonl")]
+        meta = lines[0] if lines and lines[0].get("type") == "meta" else {}
+        records = [r for r in lines if r.get("type") in ("result", "error")]
+        info, unavailable, loads = meta.get("info", {}), meta.get("unavailable", {}), meta.get("loads", [])
+        started = datetime.datetime.fromisoformat(meta["started"]) if "started" in meta else started
+        elapsed = meta.get("elapsed", 0.0)
+        args.passes = max([r.get("pass", 1) for r in records] or [1])
+        macs = {v: json.loads(run_checked([tools["make_model"], "--variant", v, "--size", str(args.size),
+                                           "--stats"]).stdout)["macs"] for v in args.variants}
+    else:
+        macs, records, info, unavailable, loads = measure_all(args, tools, out, logits_dir)
+        elapsed = time.monotonic() - t_start
+        with open(out / "raw.jsonl", "w") as f:
+            f.write(json.dumps({"type": "meta", "started": started.isoformat(), "elapsed": elapsed, "info": info,
+                                "unavailable": unavailable, "loads": loads, "command": sys.argv}) + "\n")
+            for r in records:
+                f.write(json.dumps(r) + "\n")
+
     # An engine that produced no result at all is n/a with its first error; single failed configurations
     # show n/a in their cell and are listed in the notes.
     config_errors = {}
@@ -603,27 +634,28 @@ def main() -> int:
     errors = check_logits(args, out, logits_dir, status)
     load = {"mean": sum(loads) / len(loads) if loads else 0.0, "max": max(loads) if loads else 0.0}
     report, csv_rows, failed = build_report(args, summary, errors, info, unavailable, config_errors, macs, peak,
-                                            peak_source, load, started, time.monotonic() - t_start)
+                                            peak_source, load, started, elapsed)
     print(report)
-    (out / "results.md").write_text(report)
-    with open(out / "results.csv", "w", newline="") as f:
+    suffix = "" if args.statistic == "median" else "-" + args.statistic
+    (out / f"results{suffix}.md").write_text(report)
+    with open(out / f"results{suffix}.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["engine", "variant", "threads", "median_ms", "best_pass_median_ms", "min_ms", "pass_medians_ms",
-                    "spread", "runs", "macs", "gmacs", "pct_peak", "logits_rel_err"])
+        w.writerow(["engine", "variant", "threads", "median_ms", "best_pass_median_ms", "quietest_pass_median_ms",
+                    "min_ms", "pass_medians_ms", "pass_background_cores", "spread", "runs", "macs", "gmacs",
+                    "pct_peak", "logits_rel_err"])
         for (e, v, t), s in sorted(summary.items()):
             gm = macs.get(v, 0) / (s["median_ms"] * 1e-3) / 1e9
-            w.writerow([e, v, t, f"{s['median_ms']:.4f}", f"{s['best_pass_ms']:.4f}", f"{s['min_ms']:.4f}",
-                        " ".join(f"{m:.4f}" for m in s["pass_medians"]), f"{s['spread']:.3f}", s["runs"],
+            w.writerow([e, v, t, f"{s['median_ms']:.4f}", f"{s['best_pass_ms']:.4f}", f"{s['quietest_ms']:.4f}",
+                        f"{s['min_ms']:.4f}", " ".join(f"{m:.4f}" for m in s["pass_medians"]),
+                        " ".join(f"{b:.2f}" for b in s["pass_background"]), f"{s['spread']:.3f}", s["runs"],
                         macs.get(v, ""), f"{gm:.2f}", f"{100 * gm / (peak * t):.1f}",
                         errors.get(e, {}).get(v, "")])
-    with open(out / "ratios.csv", "w", newline="") as f:
+    with open(out / f"ratios{suffix}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(csv_rows[0].keys()) if csv_rows else ["variant"])
         w.writeheader()
         w.writerows(csv_rows)
-    with open(out / "raw.jsonl", "w") as f:
-        for r in records:
-            f.write(json.dumps(r) + "\n")
-    log(f"wrote {out / 'results.md'}, {out / 'results.csv'}, {out / 'ratios.csv'}, {out / 'raw.jsonl'}")
+    log(f"wrote {out}/results{suffix}.md, results{suffix}.csv, ratios{suffix}.csv" +
+        ("" if args.report_only else ", raw.jsonl"))
     return 1 if failed else 0
 
 

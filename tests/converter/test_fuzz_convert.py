@@ -47,7 +47,7 @@ import mone_blob  # noqa: E402
 
 SEED = 0x6D6F6E65
 BUDGET_SECONDS = float(os.environ.get("MOBILEONE_FUZZ_CONVERT_SECONDS", "60"))
-FAMILIES = 9  # test methods that share the budget
+FAMILIES = 16  # test methods that share the budget
 
 
 # --- pickle assembly (protocol 2 opcodes, as torch.save writes them) ---------------------------------------
@@ -279,7 +279,8 @@ def setUpModule():
     del torch
     BASE_CKPT = Checkpoint(STATE)
     with tempfile.TemporaryDirectory() as tmp:
-        BASE_ZIP = open(BASE_CKPT.write(os.path.join(tmp, "base.pth")), "rb").read()
+        with open(BASE_CKPT.write(os.path.join(tmp, "base.pth")), "rb") as f:
+            BASE_ZIP = f.read()
     SAFETENSORS_HEADER, SAFETENSORS_BODY = safetensors_parts(STATE)
     BASE_SAFETENSORS = safetensors_bytes(SAFETENSORS_HEADER, SAFETENSORS_BODY)
 
@@ -446,7 +447,7 @@ class ForbiddenGlobalTest(FuzzCase):
             }
             for form, pkl in forms.items():
                 path = os.path.join(self.work, "evil.pth")
-                write_zip(path, pkl, {"0": b"\0" * 4})
+                write_zip(path, pkl, BASE_CKPT.storages)
                 with open(path, "rb") as f:
                     self.check(f.read(), marker=marker, label=f"{module}.{name} via {form}",
                                subprocess_run=form == "GLOBAL+REDUCE" and module in ("os", "builtins", "subprocess"))
