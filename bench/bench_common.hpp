@@ -1,9 +1,16 @@
-// Settings shared by the benchmark programs in bench/: the synthetic models' seed and the CPU's peak.
+// Settings and helpers shared by the benchmark programs in bench/: the synthetic models' seed, the CPU's
+// peak, random models and inputs, and the parsing of our --name=value flags.
 #pragma once
 
 #include <cstdint>
 #include <cstdlib>
+#include <sstream>
 #include <string>
+#include <vector>
+
+#include <mobileone/architecture.hpp>
+#include <mobileone/blob_writer.hpp>
+#include <mobileone/model.hpp>
 
 namespace mobileone::bench {
 
@@ -38,6 +45,37 @@ inline PeakSetting peak_from_environment() {
     }
   }
   return peak;
+}
+
+// A variant (s0..s4) with the deterministic random weights every benchmark program uses.
+inline Model random_variant_model(const std::string& variant, std::uint64_t seed = kDefaultSeed, int input_size = 224) {
+  const auto blob = random_model_blob(Architecture::variant(variant), seed, input_size);
+  return Model::from_buffer(blob.data(), blob.size());
+}
+
+// A [1][3][height][width] input of uniform values in [-2, 2] (the range of a normalized image).
+inline std::vector<float> random_input(int height, int width) {
+  WeightRandom random(12345);
+  std::vector<float> input(std::size_t(3) * std::size_t(height) * std::size_t(width));
+  for (float& v : input) v = random.uniform(-2.f, 2.f);
+  return input;
+}
+
+// "a,b,,c" -> {"a", "b", "c"}
+inline std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) items.push_back(item);
+  return items;
+}
+
+// True (and the value) when `arg` is --name=value.
+inline bool take_flag(const std::string& arg, const char* name, std::string& value) {
+  const std::string prefix = std::string("--") + name + "=";
+  if (arg.compare(0, prefix.size(), prefix) != 0) return false;
+  value = arg.substr(prefix.size());
+  return true;
 }
 
 }  // namespace mobileone::bench

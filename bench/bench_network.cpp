@@ -54,21 +54,6 @@ struct Settings {
   mobileone::bench::PeakSetting peak = mobileone::bench::peak_from_environment();
 };
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
-
-bool take_flag(const std::string& arg, const char* name, std::string& value) {
-  const std::string prefix = std::string("--") + name + "=";
-  if (arg.compare(0, prefix.size(), prefix) != 0) return false;
-  value = arg.substr(prefix.size());
-  return true;
-}
-
 // Parses and removes our flags; adds the repetition defaults. Returns the arguments for Google Benchmark.
 std::vector<std::string> parse_arguments(int argc, char** argv, Settings& s) {
   std::vector<std::string> rest{argv[0]};
@@ -76,25 +61,25 @@ std::vector<std::string> parse_arguments(int argc, char** argv, Settings& s) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     std::string v;
-    if (take_flag(arg, "variants", v)) {
-      s.variants = split(v);
+    if (mobileone::bench::take_flag(arg, "variants", v)) {
+      s.variants = mobileone::bench::split_list(v);
       for (const std::string& name : s.variants) (void)mobileone::Architecture::variant(name);  // validates
-    } else if (take_flag(arg, "threads", v)) {
+    } else if (mobileone::bench::take_flag(arg, "threads", v)) {
       s.threads.clear();
-      for (const std::string& t : split(v)) {
+      for (const std::string& t : mobileone::bench::split_list(v)) {
         const int n = std::atoi(t.c_str());
         if (n < 1) throw mobileone::Error("--threads expects positive integers, got '" + t + "'");
         s.threads.push_back(n);
       }
-    } else if (take_flag(arg, "isa", v)) {
+    } else if (mobileone::bench::take_flag(arg, "isa", v)) {
       s.isas.clear();
-      for (const std::string& name : split(v)) s.isas.push_back(mobileone::parse_isa(name));
-    } else if (take_flag(arg, "size", v)) {
+      for (const std::string& name : mobileone::bench::split_list(v)) s.isas.push_back(mobileone::parse_isa(name));
+    } else if (mobileone::bench::take_flag(arg, "size", v)) {
       s.size = std::atoi(v.c_str());
       if (s.size < 32) throw mobileone::Error("--size must be >= 32");
-    } else if (take_flag(arg, "seed", v)) {
+    } else if (mobileone::bench::take_flag(arg, "seed", v)) {
       s.seed = std::strtoull(v.c_str(), nullptr, 10);
-    } else if (take_flag(arg, "peak_gmacs", v)) {
+    } else if (mobileone::bench::take_flag(arg, "peak_gmacs", v)) {
       const double peak = std::strtod(v.c_str(), nullptr);
       if (!(peak > 0)) throw mobileone::Error("--peak_gmacs expects a positive number, got '" + v + "'");
       s.peak = {peak, "--peak_gmacs"};
@@ -122,18 +107,8 @@ std::vector<std::string> parse_arguments(int argc, char** argv, Settings& s) {
 const mobileone::Model& model_for(const std::string& variant, const Settings& s) {
   static std::map<std::string, std::unique_ptr<mobileone::Model>> cache;
   auto& slot = cache[variant];
-  if (!slot) {
-    const auto blob = mobileone::random_model_blob(mobileone::Architecture::variant(variant), s.seed, s.size);
-    slot = std::make_unique<mobileone::Model>(mobileone::Model::from_buffer(blob.data(), blob.size()));
-  }
+  if (!slot) slot = std::make_unique<mobileone::Model>(mobileone::bench::random_variant_model(variant, s.seed, s.size));
   return *slot;
-}
-
-std::vector<float> random_input(int size) {
-  mobileone::WeightRandom random(12345);
-  std::vector<float> input(std::size_t(3) * std::size_t(size) * std::size_t(size));
-  for (float& v : input) v = random.uniform(-2.f, 2.f);
-  return input;
 }
 
 void bench_network(benchmark::State& state, const std::string& variant, Isa isa, int threads, const Settings& s) {
@@ -143,7 +118,7 @@ void bench_network(benchmark::State& state, const std::string& variant, Isa isa,
   options.threads = threads;
   options.isa = isa;
   mobileone::Context context(model, options);
-  const std::vector<float> input = random_input(s.size);
+  const std::vector<float> input = mobileone::bench::random_input(s.size, s.size);
   context.set_input(input.data(), 3, s.size, s.size);
   context.run();  // plans the workspace, touches every page and weight
 

@@ -85,4 +85,45 @@ struct LinearArgs {
   const float* bias;     // [out_features]
 };
 
+// Elementwise activations run as their own pass over a conv output stored without ReLU. MobileOne itself
+// only needs ReLU fused into the conv epilogues; the others exist to measure what they would cost (the
+// paper's Table 2, bench/ablation_net.hpp).
+enum class Activation { relu, gelu, silu, hard_swish };
+
+// GELU in the tanh form 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))), the form mobile runtimes fuse (within
+// 5e-4 of the erf form). Every implementation evaluates it as x * sigmoid(2u) with u the tanh argument:
+// the same function, since 0.5(1 + tanh(u)) = 1 / (1 + exp(-2u)), without the cancellation 1 + tanh(u)
+// suffers for negative x.
+inline constexpr float kGeluCubic = 0.044715f;
+inline constexpr float kGeluSigmoidScale = 1.5957691216057308f;  // 2 sqrt(2/pi)
+
+// The SIMD kernels' exp(x) = 2^n exp(r), n = round(x log2(e)), r = x - n ln(2) in [-ln(2)/2, ln(2)/2]
+// (activation_x86.hpp, activation_neon.hpp).
+namespace exp_constants {
+// Clamp range of x: n stays in [-126, 127], so 2^n is a normal float and exp(x) is finite.
+inline constexpr float kMin = -87.3f, kMax = 88.3f;
+inline constexpr float kLog2e = 1.44269504f;
+// ln(2) = kLn2Hi + kLn2Lo (Cody-Waite): kLn2Hi = 355/512 has 9 significant bits, so n * kLn2Hi is exact
+// for |n| < 2^15 and r loses nothing to cancellation.
+inline constexpr float kLn2Hi = 0.693359375f;
+inline constexpr float kLn2Lo = -2.12194440e-4f;
+// exp(r) by its degree-6 Taylor polynomial, highest power first (Horner). On |r| <= ln(2)/2 the truncation
+// error is below r^7 / 7! / exp(-ln(2)/2) = 1.7e-7 relative.
+inline constexpr float kTaylor[7] = {1.f / 720, 1.f / 120, 1.f / 24, 1.f / 6, 0.5f, 1.f, 1.f};
+}  // namespace exp_constants
+
+// data[i] = activation(data[i]) in place, for elements [begin, end) of [0, count).
+struct ActivationArgs {
+  float* data;
+  std::size_t count;
+};
+
+// Residual add: data[i] += addend[i], then optional ReLU, for elements [begin, end) of [0, count).
+struct AddArgs {
+  const float* addend;
+  float* data;
+  std::size_t count;
+  bool relu;
+};
+
 }  // namespace mobileone::kernels

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 
+#include "activation_avx2.hpp"
 #include "channel_mean_avx2.hpp"
 #include "conv3x3_avx2.hpp"
 #include "dwconv3x3_avx2.hpp"
@@ -38,6 +39,9 @@ struct Avx2Kernels {
     avx2::scale_channels(a, p0, p1);
   }
   static void linear(const LinearArgs& a, int o0, int o1) { avx2::linear(a, o0, o1); }
+  template <Activation A>
+  static void activate(const ActivationArgs& a, std::size_t begin, std::size_t end) { avx2::activate<A>(a, begin, end); }
+  static void add(const AddArgs& a, std::size_t begin, std::size_t end) { avx2::add(a, begin, end); }
 };
 
 }  // namespace mobileone::kernels

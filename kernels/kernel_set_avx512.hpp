@@ -7,6 +7,7 @@
 
 #include <cstddef>
 
+#include "activation_avx512.hpp"
 #include "channel_mean_avx512.hpp"
 #include "conv3x3_avx512.hpp"
 #include "dwconv3x3_avx512.hpp"
@@ -38,6 +39,9 @@ struct Avx512Kernels {
     avx512::scale_channels(a, p0, p1);
   }
   static void linear(const LinearArgs& a, int o0, int o1) { avx512::linear(a, o0, o1); }
+  template <Activation A>
+  static void activate(const ActivationArgs& a, std::size_t begin, std::size_t end) { avx512::activate<A>(a, begin, end); }
+  static void add(const AddArgs& a, std::size_t begin, std::size_t end) { avx512::add(a, begin, end); }
 };
 
 }  // namespace mobileone::kernels

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 
+#include "activation_neon.hpp"
 #include "channel_mean_neon.hpp"
 #include "conv3x3_neon.hpp"
 #include "dwconv3x3_neon.hpp"
@@ -30,6 +31,9 @@ struct NeonKernels {
   static void se_gate(const SeGateArgs& a) { neon::se_gate(a); }
   static void scale_channels(const ScaleChannelsArgs& a, std::size_t p0, std::size_t p1) { neon::scale_channels(a, p0, p1); }
   static void linear(const LinearArgs& a, int o0, int o1) { neon::linear(a, o0, o1); }
+  template <Activation A>
+  static void activate(const ActivationArgs& a, std::size_t begin, std::size_t end) { neon::activate<A>(a, begin, end); }
+  static void add(const AddArgs& a, std::size_t begin, std::size_t end) { neon::add(a, begin, end); }
 };
 
 }  // namespace mobileone::kernels

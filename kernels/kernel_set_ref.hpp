@@ -1,6 +1,7 @@
 // The scalar kernel set: the oracle for every SIMD kernel, and the fallback on any CPU.
 #pragma once
 
+#include "activation_ref.hpp"
 #include "channel_mean_ref.hpp"
 #include "conv3x3_ref.hpp"
 #include "dwconv3x3_ref.hpp"
@@ -25,6 +26,9 @@ struct RefKernels {
   static void se_gate(const SeGateArgs& a) { ref::se_gate(a); }
   static void scale_channels(const ScaleChannelsArgs& a, std::size_t p0, std::size_t p1) { ref::scale_channels(a, p0, p1); }
   static void linear(const LinearArgs& a, int o0, int o1) { ref::linear(a, o0, o1); }
+  template <Activation A>
+  static void activate(const ActivationArgs& a, std::size_t begin, std::size_t end) { ref::activate<A>(a, begin, end); }
+  static void add(const AddArgs& a, std::size_t begin, std::size_t end) { ref::add(a, begin, end); }
 };
 
 }  // namespace mobileone::kernels

@@ -46,6 +46,17 @@ struct Vec {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static type sub(type a, type b) { return _mm256_sub_ps(a, b); }
+  MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static type min(type a, type b) { return _mm256_min_ps(a, b); }
+  // To the nearest integer, ties to even.
+  MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static type round(type a) {
+    return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // 2^n for integer-valued n in [-126, 127]: n + 127 written into the exponent field.
+  MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static type pow2i(type n) {
+    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
+  }
 };
 
 }  // namespace mobileone::kernels::avx2

@@ -46,6 +46,20 @@ struct Vec {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type sub(type a, type b) { return _mm512_sub_ps(a, b); }
+  // (All-lanes mask forms below for the same GCC 12 warning as max.)
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type min(type a, type b) {
+    return _mm512_maskz_min_ps(__mmask16(0xFFFF), a, b);
+  }
+  // To the nearest integer, ties to even.
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type round(type a) {
+    return _mm512_maskz_roundscale_ps(__mmask16(0xFFFF), a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // 2^n for integer-valued n in [-126, 127]: n + 127 written into the exponent field.
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type pow2i(type n) {
+    const __m512i biased = _mm512_add_epi32(_mm512_maskz_cvtps_epi32(__mmask16(0xFFFF), n), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(__mmask16(0xFFFF), biased, 23));
+  }
 };
 
 }  // namespace mobileone::kernels::avx512

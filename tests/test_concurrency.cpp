@@ -102,3 +102,22 @@ TEST_CASE("image classification in several threads, and a context that outlives 
   for (auto& thread : threads) thread.join();
   CHECK(mismatches.load() == 0);
 }
+
+TEST_CASE("thread pool: every task of every job runs exactly once, also with more threads than cores") {
+  // 6 threads on this 2-core machine: workers are often descheduled and wake while a later job runs, the
+  // case where a late worker must not run (or re-run) a task of a job that has already returned.
+  for (int threads : {2, 3, 6}) {
+    CAPTURE(threads);
+    mobileone::detail::ThreadPool pool(threads);
+    std::vector<std::atomic<int>> runs(64);
+    bool exact = true;
+    for (int job = 0; job < 3000; ++job) {
+      const std::size_t tasks = 2 + std::size_t(job % 63);
+      for (auto& count : runs) count.store(0, std::memory_order_relaxed);
+      pool.parallel_for(tasks, [&](std::size_t t) { runs[t].fetch_add(1, std::memory_order_relaxed); });
+      // parallel_for has returned: each task ran once, and no stale worker touches this job any more.
+      for (std::size_t t = 0; t < runs.size(); ++t) exact &= runs[t].load() == (t < tasks ? 1 : 0);
+    }
+    CHECK(exact);
+  }
+}

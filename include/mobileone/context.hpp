@@ -51,6 +51,10 @@ struct LayerTiming {
   double milliseconds = 0.0;
 };
 
+// More threads than this are refused (a pool splits a layer into at most 4 tasks per thread, and its
+// claim word counts 16 bits of tasks).
+inline constexpr int kMaxThreads = 1024;
+
 inline int default_thread_count() {
   const unsigned hw = std::thread::hardware_concurrency();
   return int(std::clamp(hw == 0 ? 1u : hw, 1u, 4u));
@@ -61,10 +65,9 @@ class Context {
   explicit Context(Model model, Options options = {})
       : model_(std::move(model)),
         isa_(resolve_isa(options.isa)),
-        pool_(options.threads > 0 ? options.threads : default_thread_count()),
+        pool_(checked_thread_count(options.threads)),
         profile_(options.profile),
         max_workspace_bytes_(options.max_workspace_bytes) {
-    if (options.threads < 0) throw Error("thread count must be >= 0");
     const int classes = model_.num_classes();
     logits_.resize(std::size_t(classes));
     probabilities_.resize(std::size_t(classes));
@@ -148,11 +151,30 @@ class Context {
     return {arena_.data() + s.offset, s.height, s.width, s.channels};
   }
 
+  // Runs layer `index` (0 .. model().layers().size() - 1) alone, on what the layer before it wrote in the
+  // last run(): per-layer microbenchmarks time a layer in exactly the buffers, packing and thread split of
+  // the whole network. Its output overwrites the last run's intermediate (squeeze-excite, in place, scales
+  // its input again); results (logits, top_k) change only for the linear layer. Requires a run() first.
+  void run_layer(std::size_t index) {
+    if (!has_run_) throw Error("run_layer() before any run");
+    if (index >= model_.layers().size())
+      throw Error("layer " + std::to_string(index) + " does not exist (the model has " +
+                  std::to_string(model_.layers().size()) + ")");
+    detail::with_kernel_set(isa_, [&](auto kernel_set) { run_step<decltype(kernel_set)>(index); });
+  }
+
   // Per-layer wall time of the last run when Options::profile is on (index = layer index).
   const std::vector<LayerTiming>& layer_timings() const { return timings_; }
   std::size_t workspace_bytes() const { return arena_.size() * sizeof(float); }
 
  private:
+  static int checked_thread_count(int threads) {
+    if (threads < 0 || threads > kMaxThreads)
+      throw Error("thread count " + std::to_string(threads) + " is out of range (0 = automatic, or 1.." +
+                  std::to_string(kMaxThreads) + ")");
+    return threads > 0 ? threads : default_thread_count();
+  }
+
   struct StageBuffer {
     std::size_t offset = 0;
     int height = 0, width = 0, channels = 0;
@@ -262,22 +284,28 @@ class Context {
 
   template <class K>
   void forward_with() {
-    const auto& layers = model_.internals().layers;
-    float* base = arena_.data();
-    const detail::LayerScratch scratch{base + mean_offset_, base + hidden_offset_, base + gate_offset_};
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-      const PlannedStep& p = steps_[i];
-      const bool is_linear = layers[i].desc.kind == LayerKind::linear;
-      const detail::LayerStep step{&layers[i], base + p.input_offset, is_linear ? logits_.data() : base + p.output_offset,
-                                   p.in_height, p.in_width, p.out_height, p.out_width};
+    const std::size_t n = model_.internals().layers.size();
+    for (std::size_t i = 0; i < n; ++i) {
       if (!profile_) {
-        detail::run_layer<K>(step, scratch, pool_);
+        run_step<K>(i);
         continue;
       }
       const auto start = std::chrono::steady_clock::now();
-      detail::run_layer<K>(step, scratch, pool_);
+      run_step<K>(i);
       timings_[i].milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     }
+  }
+
+  template <class K>
+  void run_step(std::size_t i) {
+    const auto& layers = model_.internals().layers;
+    float* base = arena_.data();
+    const detail::LayerScratch scratch{base + mean_offset_, base + hidden_offset_, base + gate_offset_};
+    const PlannedStep& p = steps_[i];
+    const bool is_linear = layers[i].desc.kind == LayerKind::linear;
+    const detail::LayerStep step{&layers[i], base + p.input_offset, is_linear ? logits_.data() : base + p.output_offset,
+                                 p.in_height, p.in_width, p.out_height, p.out_width};
+    detail::run_layer<K>(step, scratch, pool_);
   }
 
   // Softmax in double (stable for any logit scale) and the class order by probability.

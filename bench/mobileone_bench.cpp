@@ -1,0 +1,307 @@
+// mobileone-bench: latency of a MobileOne network and of each of its layers on this device, and the
+// paper's latency analyses (Table 1: rank correlation of latency with MACs and parameters; Tables 2 and
+// 3: activation functions, squeeze-excite and skip connections in a 30-layer network).
+//
+//   mobileone-bench --variant s0 --per-layer --csv s0.csv --svg s0.svg
+//   mobileone-bench --model mobileone_s0.mone --threads 2 --json s0.json
+//   mobileone-bench --correlation
+//   mobileone-bench --ablation
+//
+// Run with --help for every option. Errors: one line on stderr, exit status 1.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <mobileone/mobileone.hpp>
+
+#include "ablation_net.hpp"
+#include "bench_common.hpp"
+#include "bench_report.hpp"
+#include "layer_profile.hpp"
+#include "model_stats.hpp"
+#include "statistics.hpp"
+#include "svg_chart.hpp"
+
+namespace {
+
+using mobileone::Error;
+using mobileone::Isa;
+namespace bench = mobileone::bench;
+using bench::format;
+using bench::gflops;
+using bench::shape;
+
+constexpr const char* kUsage = R"(usage: mobileone-bench [--model MODEL.mone | --variant s0..s4] [options]
+
+Times a MobileOne network (default: --variant s0 with random weights) with the paper's protocol: warm-up
+runs, then many timed runs; reports the cold (first) run, the minimum and the median.
+
+  --model FILE          a converted model (weights/convert.py)
+  --variant NAME        s0, s1, s2, s3 or s4 with deterministic random weights (no file needed)
+  --size HxW | --size N input size (default: the model's own, 224x224)
+  --threads N           threads (default 1)
+  --isa NAME            scalar, avx2, avx512 or neon (default: the best this CPU runs; or $MOBILEONE_ISA)
+  --iterations N        timed runs (default 100)
+  --warmup N            warm-up runs (default 10)
+  --per-layer           time every layer (engine profiler) and print a table per layer
+  --csv FILE            write the per-layer table as CSV (implies --per-layer)
+  --json FILE           write everything measured as JSON (with --per-layer: every layer)
+  --svg FILE            write a per-layer latency chart and a latency-vs-MACs scatter (implies --per-layer)
+  --correlation         the paper's Table 1 here: Spearman rank correlation (and p-value) of latency with
+                        MACs and with parameters, across the layers of S0..S4 and across the 5 networks
+  --ablation            the paper's Tables 2 and 3 here: a 30-layer network with ReLU, GELU, SE-ReLU, SiLU,
+                        Hard-Swish; with squeeze-excite and skip connections; latency relative to ReLU
+  --peak-gmacs X        this CPU's peak multiply-adds per second per core, in G/s, for the "% peak" column
+                        (default $MOBILEONE_PEAK_GMACS, else 58.5, the AMD Zen4 machine it was developed on)
+  --help                this text
+)";
+
+struct Settings {
+  std::string model_path;
+  std::string variant;
+  int height = 0, width = 0;
+  bench::ProfileSettings profile;
+  std::string csv_path, json_path, svg_path;
+  bool correlation = false;
+  bool ablation = false;
+  bench::PeakSetting peak = bench::peak_from_environment();
+};
+
+int parse_int(const std::string& flag, const std::string& text, int min_value) {
+  char* end = nullptr;
+  errno = 0;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || value < min_value || value > 1000000)
+    throw Error(flag + " expects an integer >= " + std::to_string(min_value) + ", got '" + text + "'");
+  return int(value);
+}
+
+Settings parse_arguments(int argc, char** argv) {
+  Settings s;
+  s.profile.threads = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw Error(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (arg == "--model") {
+      s.model_path = value();
+    } else if (arg == "--variant") {
+      s.variant = value();
+      (void)mobileone::Architecture::variant(s.variant);  // validates the name
+    } else if (arg == "--size") {
+      const std::string v = value();
+      const std::size_t x = v.find('x');
+      s.height = parse_int("--size", v.substr(0, x), 1);
+      s.width = x == std::string::npos ? s.height : parse_int("--size", v.substr(x + 1), 1);
+    } else if (arg == "--threads") {
+      s.profile.threads = parse_int(arg, value(), 1);
+    } else if (arg == "--isa") {
+      s.profile.isa = mobileone::parse_isa(value());
+    } else if (arg == "--iterations") {
+      s.profile.iterations = parse_int(arg, value(), 1);
+    } else if (arg == "--warmup") {
+      s.profile.warmup = parse_int(arg, value(), 0);
+    } else if (arg == "--per-layer") {
+      s.profile.per_layer = true;
+    } else if (arg == "--csv") {
+      s.csv_path = value();
+    } else if (arg == "--json") {
+      s.json_path = value();
+    } else if (arg == "--svg") {
+      s.svg_path = value();
+    } else if (arg == "--correlation") {
+      s.correlation = true;
+    } else if (arg == "--ablation") {
+      s.ablation = true;
+    } else if (arg == "--peak-gmacs") {
+      const std::string v = value();
+      char* end = nullptr;
+      const double peak = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(peak > 0) || !std::isfinite(peak))
+        throw Error("--peak-gmacs expects a positive number, got '" + v + "'");
+      s.peak = {peak, "--peak-gmacs"};
+    } else {
+      throw Error("unknown option '" + arg + "' (see --help)");
+    }
+  }
+  if (!s.model_path.empty() && !s.variant.empty()) throw Error("give --model or --variant, not both");
+  if (!s.csv_path.empty() || !s.svg_path.empty()) s.profile.per_layer = true;
+  return s;
+}
+
+std::string thread_text(int threads) { return std::to_string(threads) + (threads == 1 ? " thread" : " threads"); }
+
+void print_summary(const bench::NetworkLatency& n, const bench::PeakSetting& peak) {
+  const double gmacs = double(n.macs) / (n.median_ms * 1e6);
+  std::printf("%s: %dx%d, %s, %s, %d warm-up + %d timed runs\n", n.name.c_str(), n.height, n.width,
+              mobileone::isa_name(n.isa), thread_text(n.threads).c_str(), n.warmup, n.iterations);
+  std::printf("  latency      cold (first run) %.3f ms, warm min %.3f ms, median %.3f ms\n", n.cold_ms, n.min_ms,
+              n.median_ms);
+  std::printf("  work         %.1f M MACs, %.3f M params; %.1f GMAC/s = %.1f GFLOP/s = %.1f%% of peak (%.1f GMAC/s x %d)\n",
+              double(n.macs) * 1e-6, double(n.params) * 1e-6, gmacs, 2 * gmacs,
+              100.0 * gmacs / (peak.gmacs_per_core * n.threads), peak.gmacs_per_core, n.threads);
+  std::printf("  memory       workspace %.2f MiB, packed weights %.2f MiB, peak resident %.1f MiB (process)\n",
+              double(n.workspace_bytes) / 1048576.0, double(n.packed_weight_bytes) / 1048576.0,
+              double(bench::peak_resident_bytes()) / 1048576.0);
+}
+
+void print_layers(const bench::NetworkLatency& n) {
+  double total = 0.0;
+  for (const auto& l : n.layers) total += l.median_ms;
+  std::size_t width = 5;
+  for (const auto& l : n.layers) width = std::max(width, l.name.size());
+  std::printf("\n%-4s %-*s %-8s %-22s %10s %10s %10s %9s %6s %8s\n", "#", int(width), "layer", "kind", "in -> out",
+              "MMACs", "params", "median ms", "min ms", "share", "GFLOP/s");
+  for (std::size_t i = 0; i < n.layers.size(); ++i) {
+    const auto& l = n.layers[i];
+    const auto& s = l.stats;
+    const std::string io = shape(s.in_height, s.in_width, s.in_channels) + " -> " + shape(s.out_height, s.out_width, s.out_channels);
+    std::printf("%-4zu %-*s %-8s %-22s %10.2f %10llu %10.4f %9.4f %5.1f%% %8.1f\n", i, int(width), l.name.c_str(),
+                mobileone::layer_kind_name(s.desc.kind), io.c_str(), double(s.macs) * 1e-6,
+                static_cast<unsigned long long>(s.params), l.median_ms, l.min_ms, total > 0 ? 100.0 * l.median_ms / total : 0.0,
+                gflops(s.macs, l.median_ms));
+  }
+  std::printf("%-4s %-*s %-8s %-22s %10.2f %10llu %10.4f %9s %5.1f%% %8.1f\n", "", int(width), "sum of layers", "", "",
+              double(n.macs) * 1e-6, static_cast<unsigned long long>(n.params), total, "", 100.0, gflops(n.macs, total));
+  std::printf("(whole network median %.4f ms; the difference is the profiler's timestamps and the softmax)\n", n.median_ms);
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  // Write beside the target and rename, so a failed write never leaves half a file.
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error("cannot write " + path);
+    out << text;
+    out.close();
+    if (!out) {
+      std::remove(temporary.c_str());
+      throw Error("cannot write " + path);
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw Error("cannot write " + path);
+  }
+}
+
+std::vector<bench::ChartLayer> chart_layers(const bench::NetworkLatency& n) {
+  std::vector<bench::ChartLayer> layers;
+  for (const auto& l : n.layers)
+    layers.push_back({l.name, mobileone::layer_kind_name(l.stats.desc.kind), l.median_ms, double(l.stats.macs),
+                      double(l.stats.params)});
+  return layers;
+}
+
+std::string correlation_text(const bench::Correlation& c) {
+  char text[96];
+  std::snprintf(text, sizeof text, "rho %+.3f  p %.2g (%s)", c.rho, c.p_value, c.method);
+  return text;
+}
+
+// Table 1 of the paper on this device: all five variants, every layer profiled.
+void run_correlation(const Settings& s) {
+  std::vector<double> layer_ms, layer_macs, layer_params, network_ms, network_macs, network_params;
+  std::printf("Table 1 on this device: Spearman rank correlation of latency with MACs and with parameters\n");
+  std::printf("(random weights, 224x224, %d warm-up + %d runs per network, median per layer)\n\n", s.profile.warmup,
+              s.profile.iterations);
+  bench::ProfileSettings profile = s.profile;
+  profile.per_layer = true;
+  for (const char* variant : bench::kVariants) {
+    const auto n = bench::measure_network(bench::random_variant_model(variant), variant, 224, 224, profile);
+    std::printf("  %s: %.3f ms median, %.1f M MACs, %.2f M params, %zu layers (%s, %s)\n", variant, n.median_ms,
+                double(n.macs) * 1e-6, double(n.params) * 1e-6, n.layers.size(), mobileone::isa_name(n.isa),
+                thread_text(n.threads).c_str());
+    for (const auto& l : n.layers) {
+      layer_ms.push_back(l.median_ms);
+      layer_macs.push_back(double(l.stats.macs));
+      layer_params.push_back(double(l.stats.params));
+    }
+    network_ms.push_back(n.median_ms);
+    network_macs.push_back(double(n.macs));
+    network_params.push_back(double(n.params));
+  }
+  const auto row = [](const char* what, std::size_t n, const bench::Correlation& macs, const bench::Correlation& params) {
+    std::printf("  %-22s n=%-4zu  %-34s %-34s\n", what, n, correlation_text(macs).c_str(), correlation_text(params).c_str());
+  };
+  std::printf("\n  %-29s  %-34s %-34s\n", "", "latency vs MACs", "latency vs parameters");
+  row("layers of S0..S4", layer_ms.size(), bench::spearman(layer_ms, layer_macs), bench::spearman(layer_ms, layer_params));
+  row("networks S0..S4", network_ms.size(), bench::spearman(network_ms, network_macs),
+      bench::spearman(network_ms, network_params));
+  std::printf("\n(paper, Table 1a, across published models: mobile 0.47 MACs / 0.03 params; desktop CPU 0.06 / 0.07)\n");
+}
+
+void run_ablation(const Settings& s) {
+  using bench::AblationVariant;
+  const Isa isa = mobileone::resolve_isa(s.profile.isa);
+  std::printf("Tables 2 and 3 on this device: %s\n224x224, %s, %s, %d warm-up + %d timed runs per network\n\n",
+              bench::ablation_network_summary().c_str(), mobileone::isa_name(isa), thread_text(s.profile.threads).c_str(),
+              s.profile.warmup, s.profile.iterations);
+  const auto print_table = [&](const char* title, const std::vector<AblationVariant>& variants,
+                               const std::vector<const char*>& labels) {
+    const auto rows = bench::time_ablation(variants, isa, s.profile.threads, s.profile.warmup, s.profile.iterations);
+    std::printf("%s\n  %-26s %10s %10s %9s\n", title, "network", "median ms", "min ms", "vs ReLU");
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      std::printf("  %-26s %10.3f %10.3f %8.2fx\n", labels[i], rows[i].median_ms, rows[i].min_ms, rows[i].relative_to_relu);
+    std::printf("\n");
+  };
+  const std::vector<AblationVariant> activations(std::begin(bench::kActivationAblation), std::end(bench::kActivationAblation));
+  std::vector<const char*> activation_labels;
+  for (AblationVariant v : activations) activation_labels.push_back(bench::ablation_variant_name(v));
+  print_table("Table 2: activation functions", activations, activation_labels);
+  print_table("Table 3: architectural blocks (cumulative)",
+              std::vector<AblationVariant>(std::begin(bench::kBlockAblation), std::end(bench::kBlockAblation)),
+              {"Baseline (ReLU)", "+ Squeeze-Excite", "+ Skip connections"});
+  std::printf("(paper, iPhone 12, relative to ReLU 1.53 ms: GELU 1.07x, SE-ReLU 1.37x, SiLU 1.66x;\n"
+              " Table 3: + Squeeze-Excite 1.37x, + Skip connections 1.71x)\n");
+}
+
+int run(int argc, char** argv) {
+  const Settings s = parse_arguments(argc, argv);
+  if (s.correlation) run_correlation(s);
+  if (s.ablation) run_ablation(s);
+  const bool main_job = !(s.correlation || s.ablation) || !s.model_path.empty() || !s.variant.empty();
+  if (!main_job) return 0;
+  if (s.correlation || s.ablation) std::printf("\n");
+
+  const std::string variant = s.variant.empty() && s.model_path.empty() ? "s0" : s.variant;
+  const mobileone::Model model = s.model_path.empty() ? bench::random_variant_model(variant) : mobileone::Model::load(s.model_path);
+  const std::string name = s.model_path.empty() ? variant : std::string(model.name());
+  const int height = s.height > 0 ? s.height : model.preprocess().input_height;
+  const int width = s.width > 0 ? s.width : model.preprocess().input_width;
+  const bench::NetworkLatency n = bench::measure_network(model, name, height, width, s.profile);
+  print_summary(n, s.peak);
+  if (s.profile.per_layer) print_layers(n);
+  if (!s.csv_path.empty()) write_file(s.csv_path, bench::layers_csv(n));
+  if (!s.json_path.empty()) write_file(s.json_path, bench::network_json(n, s.peak));
+  if (!s.svg_path.empty())
+    write_file(s.svg_path, bench::per_layer_svg(name + ", " + mobileone::isa_name(n.isa) + ", " + thread_text(n.threads) +
+                                                    ": per-layer latency (median of " + std::to_string(n.iterations) + " runs)",
+                                                chart_layers(n)));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "mobileone-bench: error: " << e.what() << "\n";
+    return 1;
+  }
+}
