@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -355,34 +356,35 @@ struct AblationRow {
   double min_relative_to_relu = 0.0;  // min / the baseline's min: steadier on a busy machine
 };
 
-// Times each variant in turn, as the paper does one network at a time: `warmup` untimed runs, then
-// `iterations` timed ones, reporting median and minimum. The ReLU baseline is timed too when not listed.
-inline std::vector<AblationRow> time_ablation(const std::vector<AblationVariant>& variants, Isa isa, int threads,
-                                              int warmup, int iterations, std::uint64_t seed = kDefaultSeed,
-                                              int input_size = 224) {
+// Times the variants with the paper's protocol (warm-up runs, then `iterations` timed runs, median and
+// minimum), interleaved: timed round r runs every network once, so a drift of the machine's speed (turbo,
+// other processes) spreads over all of them instead of biasing whichever was timed first. The ReLU
+// baseline is timed too when not listed.
+inline std::vector<AblationRow> time_ablation(std::vector<AblationVariant> variants, Isa isa, int threads, int warmup,
+                                              int iterations, std::uint64_t seed = kDefaultSeed, int input_size = 224) {
   if (iterations < 1) throw Error("time_ablation: needs at least one timed iteration");
-  auto measure = [&](AblationVariant v) {
-    AblationNet net(v, isa, threads, seed, input_size);
-    for (int i = 0; i < warmup; ++i) net.run();
-    std::vector<double> ms(static_cast<std::size_t>(iterations));
-    for (double& t : ms) {
+  const bool relu_listed = std::find(variants.begin(), variants.end(), AblationVariant::relu) != variants.end();
+  if (!relu_listed) variants.push_back(AblationVariant::relu);
+  std::vector<std::unique_ptr<AblationNet>> nets;
+  for (AblationVariant v : variants) nets.push_back(std::make_unique<AblationNet>(v, isa, threads, seed, input_size));
+  for (int i = 0; i < warmup; ++i)
+    for (auto& net : nets) net->run();
+  std::vector<std::vector<double>> ms(nets.size(), std::vector<double>(std::size_t(iterations)));
+  for (std::size_t round = 0; round < std::size_t(iterations); ++round)
+    for (std::size_t n = 0; n < nets.size(); ++n) {
       const auto start = std::chrono::steady_clock::now();
-      net.run();
-      t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      nets[n]->run();
+      ms[n][round] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     }
-    return AblationRow{net.name(), median(ms), minimum(ms)};
-  };
   std::vector<AblationRow> rows;
-  std::optional<AblationRow> baseline;
-  for (AblationVariant v : variants) {
-    rows.push_back(measure(v));
-    if (v == AblationVariant::relu) baseline = rows.back();
-  }
-  if (!baseline) baseline = measure(AblationVariant::relu);
+  for (std::size_t n = 0; n < nets.size(); ++n) rows.push_back({nets[n]->name(), median(ms[n]), minimum(ms[n])});
+  const std::size_t relu = std::size_t(std::find(variants.begin(), variants.end(), AblationVariant::relu) - variants.begin());
+  const AblationRow baseline = rows[relu];
   for (AblationRow& row : rows) {
-    row.relative_to_relu = row.median_ms / baseline->median_ms;
-    row.min_relative_to_relu = row.min_ms / baseline->min_ms;
+    row.relative_to_relu = row.median_ms / baseline.median_ms;
+    row.min_relative_to_relu = row.min_ms / baseline.min_ms;
   }
+  if (!relu_listed) rows.pop_back();
   return rows;
 }
 

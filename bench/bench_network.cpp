@@ -24,10 +24,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -39,6 +37,7 @@
 #include <mobileone/mobileone.hpp>
 
 #include "bench_common.hpp"
+#include "google_benchmark_main.hpp"
 #include "model_stats.hpp"
 
 namespace {
@@ -138,24 +137,10 @@ void bench_network(benchmark::State& state, const std::string& variant, Isa isa,
                  (context.threads() == 1 ? "" : "s"));
 }
 
-int run(int argc, char** argv) {
-  Settings settings;
+std::vector<std::string> setup(int argc, char** argv, Settings& settings) {
   std::vector<std::string> args = parse_arguments(argc, argv, settings);
-  std::vector<char*> cargs;
-  for (std::string& a : args) cargs.push_back(a.data());
-  int cargc = int(cargs.size());
-  cargs.push_back(nullptr);
-  benchmark::Initialize(&cargc, cargs.data());
-  if (benchmark::ReportUnrecognizedArguments(cargc, cargs.data())) return 1;
-
-  char peak[64];
-  std::snprintf(peak, sizeof peak, "%.2f", settings.peak.gmacs_per_core);
-  benchmark::AddCustomContext("mobileone_peak_gmacs_per_core", peak);
-  benchmark::AddCustomContext("mobileone_peak_source", settings.peak.source);
-  benchmark::AddCustomContext("mobileone_input", "1x3x" + std::to_string(settings.size) + "x" + std::to_string(settings.size));
-  benchmark::AddCustomContext("mobileone_weights", "random_model_blob seed " + std::to_string(settings.seed));
+  mobileone::bench::add_benchmark_context(settings.peak, settings.size, settings.seed);
   benchmark::AddCustomContext("mobileone_best_isa", mobileone::isa_name(mobileone::best_isa()));
-
   for (const std::string& variant : settings.variants)
     for (Isa isa : settings.isas)
       for (int threads : settings.threads) {
@@ -164,18 +149,13 @@ int run(int argc, char** argv) {
           bench_network(state, variant, isa, threads, settings);
         })->Unit(benchmark::kMillisecond);
       }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return args;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "bench_network: error: " << e.what() << "\n";
-    return 1;
-  }
+  Settings settings;  // the registered benchmarks refer to it: it lives until they have run
+  return mobileone::bench::run_google_benchmark("bench_network", argc, argv,
+                                                [&](int c, char** v) { return setup(c, v, settings); });
 }

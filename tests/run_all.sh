@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Runs every test: the host build (all ISAs this CPU has), then the AArch64 build under qemu.
-#   tests/run_all.sh             release + aarch64 (what CI runs)
-#   tests/run_all.sh --hardening also the sanitize (ASan+UBSan), tsan and fuzz presets
-#   tests/run_all.sh PRESET...   just those workflow presets
+# Runs every test, one CMake workflow preset after another (what .ci/run runs):
+#   release   the host build: every test on every ISA this CPU has (scalar, AVX2, AVX-512), converter tests
+#   aarch64   cross-compiled, the whole suite under qemu-aarch64 (NEON and scalar)
+#   sanitize  clang-14 ASan+UBSan: the whole suite, then the libFuzzer harnesses: seeds, regression
+#             inputs, and MOBILEONE_FUZZ_SECONDS (60) of fuzzing each
+#   tsan      ThreadSanitizer: thread pool, concurrent contexts, the C API's concurrency test
+#   tests/run_all.sh PRESET...   just those workflow presets (e.g. release, or fuzz: the harnesses alone)
 # Stops at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-selected=(release aarch64)
-if [ "${1:-}" = "--hardening" ]; then
-  selected+=(sanitize tsan fuzz)
-elif (($#)); then
+selected=(release aarch64 sanitize tsan)
+if (($#)); then
   selected=("$@")
 fi
 
