@@ -171,7 +171,7 @@ class ImageFile {
   }
   static std::string failure_reason() {
     const char* reason = stbi_failure_reason();
-    return reason ? reason : "unknown error";
+    return reason != nullptr && *reason != '\0' ? reason : "corrupt or unsupported file, no reason given";
   }
   struct StbFree {
     void operator()(stbi_uc* p) const { stbi_image_free(p); }

@@ -2,15 +2,16 @@
 # Runs every test, one CMake workflow preset after another (what .ci/run runs):
 #   release   the host build: every test on every ISA this CPU has (scalar, AVX2, AVX-512), converter tests
 #   aarch64   cross-compiled, the whole suite under qemu-aarch64 (NEON and scalar)
-#   sanitize  clang-14 ASan+UBSan: the whole suite, then the libFuzzer harnesses: seeds, regression
-#             inputs, and MOBILEONE_FUZZ_SECONDS (60) of fuzzing each
+#   sanitize  ASan+UBSan (gcc -O1): the whole suite
 #   tsan      ThreadSanitizer: thread pool, concurrent contexts, the C API's concurrency test
-#   tests/run_all.sh PRESET...   just those workflow presets (e.g. release, or fuzz: the harnesses alone)
+#   fuzz      the libFuzzer harnesses (clang-14, ASan+UBSan): seeds, regression inputs, then
+#             MOBILEONE_FUZZ_SECONDS (60) of fuzzing each; a crash, leak, hang or 2 GB allocation fails
+#   tests/run_all.sh PRESET...   just those workflow presets (e.g. tests/run_all.sh release)
 # Stops at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-selected=(release aarch64 sanitize tsan)
+selected=(release aarch64 sanitize tsan fuzz)
 if (($#)); then
   selected=("$@")
 fi

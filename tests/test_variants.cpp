@@ -63,7 +63,9 @@ TEST_CASE("architecture tables match the paper's parameter counts") {
   // Fused parameter counts (fact sheet §1.3, the paper's Table 7: 2.1/4.8/7.8/10.1/14.8 M).
   const std::pair<const char*, std::size_t> expected[] = {
       {"s0", 2078504}, {"s1", 4764840}, {"s2", 7808168}, {"s3", 10078312}, {"s4", 14838352}};
-  for (const auto& [variant, params] : expected) {
+  for (const auto& entry : expected) {
+    const char* variant = entry.first;  // not a structured binding: CAPTURE's lambda needs a variable (C++17)
+    const std::size_t params = entry.second;
     const std::vector<unsigned char> blob = random_model_blob(Architecture::variant(variant), 1);
     const BlobView view = parse_blob(blob.data(), blob.size());
     std::size_t count = 0;
