@@ -16,55 +16,29 @@
 
 namespace mobileone::kernels::neon {
 
+// Means of channels [c, c + 4 * N): N independent accumulators, one per 4 channels, summed down the pixels.
+template <int N>
+inline void channel_mean_vectors(const ChannelMeanArgs& a, std::size_t c, float32x4_t count) {
+  float32x4_t sum[N];
+#pragma GCC unroll 8
+  for (int j = 0; j < N; ++j) sum[j] = vdupq_n_f32(0.f);
+  const float* p = a.input + c;
+  for (std::size_t i = 0; i < a.pixels; ++i, p += a.channels) {
+#pragma GCC unroll 8
+    for (int j = 0; j < N; ++j) sum[j] = vaddq_f32(sum[j], vld1q_f32(p + 4 * j));
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < N; ++j) vst1q_f32(a.output + c + 4 * j, vdivq_f32(sum[j], count));
+}
+
 inline void channel_mean(const ChannelMeanArgs& a, int channel_begin, int channel_end) {
   const std::size_t C = std::size_t(a.channels), P = a.pixels;
   const float32x4_t count = vdupq_n_f32(float(P));
   std::size_t c = std::size_t(channel_begin);
   const std::size_t end = std::size_t(channel_end);
-  for (; c + 32 <= end; c += 32) {
-    float32x4_t s0 = vdupq_n_f32(0.f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-    const float* p = a.input + c;
-    for (std::size_t i = 0; i < P; ++i, p += C) {
-      s0 = vaddq_f32(s0, vld1q_f32(p));
-      s1 = vaddq_f32(s1, vld1q_f32(p + 4));
-      s2 = vaddq_f32(s2, vld1q_f32(p + 8));
-      s3 = vaddq_f32(s3, vld1q_f32(p + 12));
-      s4 = vaddq_f32(s4, vld1q_f32(p + 16));
-      s5 = vaddq_f32(s5, vld1q_f32(p + 20));
-      s6 = vaddq_f32(s6, vld1q_f32(p + 24));
-      s7 = vaddq_f32(s7, vld1q_f32(p + 28));
-    }
-    float* o = a.output + c;
-    vst1q_f32(o, vdivq_f32(s0, count));
-    vst1q_f32(o + 4, vdivq_f32(s1, count));
-    vst1q_f32(o + 8, vdivq_f32(s2, count));
-    vst1q_f32(o + 12, vdivq_f32(s3, count));
-    vst1q_f32(o + 16, vdivq_f32(s4, count));
-    vst1q_f32(o + 20, vdivq_f32(s5, count));
-    vst1q_f32(o + 24, vdivq_f32(s6, count));
-    vst1q_f32(o + 28, vdivq_f32(s7, count));
-  }
-  for (; c + 16 <= end; c += 16) {
-    float32x4_t s0 = vdupq_n_f32(0.f), s1 = s0, s2 = s0, s3 = s0;
-    const float* p = a.input + c;
-    for (std::size_t i = 0; i < P; ++i, p += C) {
-      s0 = vaddq_f32(s0, vld1q_f32(p));
-      s1 = vaddq_f32(s1, vld1q_f32(p + 4));
-      s2 = vaddq_f32(s2, vld1q_f32(p + 8));
-      s3 = vaddq_f32(s3, vld1q_f32(p + 12));
-    }
-    float* o = a.output + c;
-    vst1q_f32(o, vdivq_f32(s0, count));
-    vst1q_f32(o + 4, vdivq_f32(s1, count));
-    vst1q_f32(o + 8, vdivq_f32(s2, count));
-    vst1q_f32(o + 12, vdivq_f32(s3, count));
-  }
-  for (; c + 4 <= end; c += 4) {
-    float32x4_t s = vdupq_n_f32(0.f);
-    const float* p = a.input + c;
-    for (std::size_t i = 0; i < P; ++i, p += C) s = vaddq_f32(s, vld1q_f32(p));
-    vst1q_f32(a.output + c, vdivq_f32(s, count));
-  }
+  for (; c + 32 <= end; c += 32) channel_mean_vectors<8>(a, c, count);
+  for (; c + 16 <= end; c += 16) channel_mean_vectors<4>(a, c, count);
+  for (; c + 4 <= end; c += 4) channel_mean_vectors<1>(a, c, count);
   for (; c < end; ++c) {
     float s = 0.f;
     for (std::size_t i = 0; i < P; ++i) s += a.input[i * C + c];
