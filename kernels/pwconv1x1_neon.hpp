@@ -121,6 +121,25 @@ inline void tile_small(const Tile& t) {
 #undef MOBILEONE_PW_STORE
 }
 
+// One K step of the 6x16 tile on lane `lane` of v0..v5 (rows) against the 16 weights in v6/v7 (two
+// vectors at a time, loaded alternately so each load has a column of 6 FMAs to hide behind). `first`:
+// the load of the step's first weight vector when the previous step has not issued it; `next`: the load
+// of the following step's first vector, issued under this step's last column.
+#define MOBILEONE_PW_ASM_LOAD_W(reg) "ldr q" reg ", [%[w]], #16\n"
+#define MOBILEONE_PW_ASM_COLUMN(c0, c1, c2, c3, c4, c5, w, lane, load) \
+  "fmla v" c0 ".4s, v" w ".4s, v0.s[" lane "]\n" load            \
+  "fmla v" c1 ".4s, v" w ".4s, v1.s[" lane "]\n"                 \
+  "fmla v" c2 ".4s, v" w ".4s, v2.s[" lane "]\n"                 \
+  "fmla v" c3 ".4s, v" w ".4s, v3.s[" lane "]\n"                 \
+  "fmla v" c4 ".4s, v" w ".4s, v4.s[" lane "]\n"                 \
+  "fmla v" c5 ".4s, v" w ".4s, v5.s[" lane "]\n"
+#define MOBILEONE_PW_ASM_STEP(lane, first, next)                                                   \
+  first                                                                                         \
+  MOBILEONE_PW_ASM_COLUMN("8", "12", "16", "20", "24", "28", "6", lane, MOBILEONE_PW_ASM_LOAD_W("7"))  \
+  MOBILEONE_PW_ASM_COLUMN("9", "13", "17", "21", "25", "29", "7", lane, MOBILEONE_PW_ASM_LOAD_W("6"))  \
+  MOBILEONE_PW_ASM_COLUMN("10", "14", "18", "22", "26", "30", "6", lane, MOBILEONE_PW_ASM_LOAD_W("7")) \
+  MOBILEONE_PW_ASM_COLUMN("11", "15", "19", "23", "27", "31", "7", lane, next)
+
 // Six rows: the main microkernel (see the top of the file for the register map).
 inline void tile6(const Tile& t) {
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__AARCH64EB__)  // ldr q / ld1 lane order: little-endian
@@ -152,118 +171,10 @@ inline void tile6(const Tile& t) {
       "ldr q3, [%[a3]], #16\n"
       "ldr q4, [%[a4]], #16\n"
       "ldr q5, [%[a5]], #16\n"
-      "ldr q6, [%[w]], #16\n"
-      "fmla v8.4s, v6.4s, v0.s[0]\n"
-      "ldr q7, [%[w]], #16\n"
-      "fmla v12.4s, v6.4s, v1.s[0]\n"
-      "fmla v16.4s, v6.4s, v2.s[0]\n"
-      "fmla v20.4s, v6.4s, v3.s[0]\n"
-      "fmla v24.4s, v6.4s, v4.s[0]\n"
-      "fmla v28.4s, v6.4s, v5.s[0]\n"
-      "fmla v9.4s, v7.4s, v0.s[0]\n"
-      "ldr q6, [%[w]], #16\n"
-      "fmla v13.4s, v7.4s, v1.s[0]\n"
-      "fmla v17.4s, v7.4s, v2.s[0]\n"
-      "fmla v21.4s, v7.4s, v3.s[0]\n"
-      "fmla v25.4s, v7.4s, v4.s[0]\n"
-      "fmla v29.4s, v7.4s, v5.s[0]\n"
-      "fmla v10.4s, v6.4s, v0.s[0]\n"
-      "ldr q7, [%[w]], #16\n"
-      "fmla v14.4s, v6.4s, v1.s[0]\n"
-      "fmla v18.4s, v6.4s, v2.s[0]\n"
-      "fmla v22.4s, v6.4s, v3.s[0]\n"
-      "fmla v26.4s, v6.4s, v4.s[0]\n"
-      "fmla v30.4s, v6.4s, v5.s[0]\n"
-      "fmla v11.4s, v7.4s, v0.s[0]\n"
-      "ldr q6, [%[w]], #16\n"
-      "fmla v15.4s, v7.4s, v1.s[0]\n"
-      "fmla v19.4s, v7.4s, v2.s[0]\n"
-      "fmla v23.4s, v7.4s, v3.s[0]\n"
-      "fmla v27.4s, v7.4s, v4.s[0]\n"
-      "fmla v31.4s, v7.4s, v5.s[0]\n"
-      "fmla v8.4s, v6.4s, v0.s[1]\n"
-      "ldr q7, [%[w]], #16\n"
-      "fmla v12.4s, v6.4s, v1.s[1]\n"
-      "fmla v16.4s, v6.4s, v2.s[1]\n"
-      "fmla v20.4s, v6.4s, v3.s[1]\n"
-      "fmla v24.4s, v6.4s, v4.s[1]\n"
-      "fmla v28.4s, v6.4s, v5.s[1]\n"
-      "fmla v9.4s, v7.4s, v0.s[1]\n"
-      "ldr q6, [%[w]], #16\n"
-      "fmla v13.4s, v7.4s, v1.s[1]\n"
-      "fmla v17.4s, v7.4s, v2.s[1]\n"
-      "fmla v21.4s, v7.4s, v3.s[1]\n"
-      "fmla v25.4s, v7.4s, v4.s[1]\n"
-      "fmla v29.4s, v7.4s, v5.s[1]\n"
-      "fmla v10.4s, v6.4s, v0.s[1]\n"
-      "ldr q7, [%[w]], #16\n"
-      "fmla v14.4s, v6.4s, v1.s[1]\n"
-      "fmla v18.4s, v6.4s, v2.s[1]\n"
-      "fmla v22.4s, v6.4s, v3.s[1]\n"
-      "fmla v26.4s, v6.4s, v4.s[1]\n"
-      "fmla v30.4s, v6.4s, v5.s[1]\n"
-      "fmla v11.4s, v7.4s, v0.s[1]\n"
-      "ldr q6, [%[w]], #16\n"
-      "fmla v15.4s, v7.4s, v1.s[1]\n"
-      "fmla v19.4s, v7.4s, v2.s[1]\n"
-      "fmla v23.4s, v7.4s, v3.s[1]\n"
-      "fmla v27.4s, v7.4s, v4.s[1]\n"
-      "fmla v31.4s, v7.4s, v5.s[1]\n"
-      "fmla v8.4s, v6.4s, v0.s[2]\n"
-      "ldr q7, [%[w]], #16\n"
-      "fmla v12.4s, v6.4s, v1.s[2]\n"
-      "fmla v16.4s, v6.4s, v2.s[2]\n"
-      "fmla v20.4s, v6.4s, v3.s[2]\n"
-      "fmla v24.4s, v6.4s, v4.s[2]\n"
-      "fmla v28.4s, v6.4s, v5.s[2]\n"
-      "fmla v9.4s, v7.4s, v0.s[2]\n"
-      "ldr q6, [%[w]], #16\n"
-      "fmla v13.4s, v7.4s, v1.s[2]\n"
-      "fmla v17.4s, v7.4s, v2.s[2]\n"
-      "fmla v21.4s, v7.4s, v3.s[2]\n"
-      "fmla v25.4s, v7.4s, v4.s[2]\n"
-      "fmla v29.4s, v7.4s, v5.s[2]\n"
-      "fmla v10.4s, v6.4s, v0.s[2]\n"
-      "ldr q7, [%[w]], #16\n"
-      "fmla v14.4s, v6.4s, v1.s[2]\n"
-      "fmla v18.4s, v6.4s, v2.s[2]\n"
-      "fmla v22.4s, v6.4s, v3.s[2]\n"
-      "fmla v26.4s, v6.4s, v4.s[2]\n"
-      "fmla v30.4s, v6.4s, v5.s[2]\n"
-      "fmla v11.4s, v7.4s, v0.s[2]\n"
-      "ldr q6, [%[w]], #16\n"
-      "fmla v15.4s, v7.4s, v1.s[2]\n"
-      "fmla v19.4s, v7.4s, v2.s[2]\n"
-      "fmla v23.4s, v7.4s, v3.s[2]\n"
-      "fmla v27.4s, v7.4s, v4.s[2]\n"
-      "fmla v31.4s, v7.4s, v5.s[2]\n"
-      "fmla v8.4s, v6.4s, v0.s[3]\n"
-      "ldr q7, [%[w]], #16\n"
-      "fmla v12.4s, v6.4s, v1.s[3]\n"
-      "fmla v16.4s, v6.4s, v2.s[3]\n"
-      "fmla v20.4s, v6.4s, v3.s[3]\n"
-      "fmla v24.4s, v6.4s, v4.s[3]\n"
-      "fmla v28.4s, v6.4s, v5.s[3]\n"
-      "fmla v9.4s, v7.4s, v0.s[3]\n"
-      "ldr q6, [%[w]], #16\n"
-      "fmla v13.4s, v7.4s, v1.s[3]\n"
-      "fmla v17.4s, v7.4s, v2.s[3]\n"
-      "fmla v21.4s, v7.4s, v3.s[3]\n"
-      "fmla v25.4s, v7.4s, v4.s[3]\n"
-      "fmla v29.4s, v7.4s, v5.s[3]\n"
-      "fmla v10.4s, v6.4s, v0.s[3]\n"
-      "ldr q7, [%[w]], #16\n"
-      "fmla v14.4s, v6.4s, v1.s[3]\n"
-      "fmla v18.4s, v6.4s, v2.s[3]\n"
-      "fmla v22.4s, v6.4s, v3.s[3]\n"
-      "fmla v26.4s, v6.4s, v4.s[3]\n"
-      "fmla v30.4s, v6.4s, v5.s[3]\n"
-      "fmla v11.4s, v7.4s, v0.s[3]\n"
-      "fmla v15.4s, v7.4s, v1.s[3]\n"
-      "fmla v19.4s, v7.4s, v2.s[3]\n"
-      "fmla v23.4s, v7.4s, v3.s[3]\n"
-      "fmla v27.4s, v7.4s, v4.s[3]\n"
-      "fmla v31.4s, v7.4s, v5.s[3]\n"
+      MOBILEONE_PW_ASM_STEP("0", MOBILEONE_PW_ASM_LOAD_W("6"), MOBILEONE_PW_ASM_LOAD_W("6"))
+      MOBILEONE_PW_ASM_STEP("1", "", MOBILEONE_PW_ASM_LOAD_W("6"))
+      MOBILEONE_PW_ASM_STEP("2", "", MOBILEONE_PW_ASM_LOAD_W("6"))
+      MOBILEONE_PW_ASM_STEP("3", "", "")
       "subs %[k4], %[k4], #1\n"
       "b.ne 1b\n"
       "2:\n"
@@ -275,34 +186,7 @@ inline void tile6(const Tile& t) {
       "ldr s3, [%[a3]], #4\n"
       "ldr s4, [%[a4]], #4\n"
       "ldr s5, [%[a5]], #4\n"
-      "ldr q6, [%[w]], #16\n"
-      "fmla v8.4s, v6.4s, v0.s[0]\n"
-      "ldr q7, [%[w]], #16\n"
-      "fmla v12.4s, v6.4s, v1.s[0]\n"
-      "fmla v16.4s, v6.4s, v2.s[0]\n"
-      "fmla v20.4s, v6.4s, v3.s[0]\n"
-      "fmla v24.4s, v6.4s, v4.s[0]\n"
-      "fmla v28.4s, v6.4s, v5.s[0]\n"
-      "fmla v9.4s, v7.4s, v0.s[0]\n"
-      "ldr q6, [%[w]], #16\n"
-      "fmla v13.4s, v7.4s, v1.s[0]\n"
-      "fmla v17.4s, v7.4s, v2.s[0]\n"
-      "fmla v21.4s, v7.4s, v3.s[0]\n"
-      "fmla v25.4s, v7.4s, v4.s[0]\n"
-      "fmla v29.4s, v7.4s, v5.s[0]\n"
-      "fmla v10.4s, v6.4s, v0.s[0]\n"
-      "ldr q7, [%[w]], #16\n"
-      "fmla v14.4s, v6.4s, v1.s[0]\n"
-      "fmla v18.4s, v6.4s, v2.s[0]\n"
-      "fmla v22.4s, v6.4s, v3.s[0]\n"
-      "fmla v26.4s, v6.4s, v4.s[0]\n"
-      "fmla v30.4s, v6.4s, v5.s[0]\n"
-      "fmla v11.4s, v7.4s, v0.s[0]\n"
-      "fmla v15.4s, v7.4s, v1.s[0]\n"
-      "fmla v19.4s, v7.4s, v2.s[0]\n"
-      "fmla v23.4s, v7.4s, v3.s[0]\n"
-      "fmla v27.4s, v7.4s, v4.s[0]\n"
-      "fmla v31.4s, v7.4s, v5.s[0]\n"
+      MOBILEONE_PW_ASM_STEP("0", MOBILEONE_PW_ASM_LOAD_W("6"), "")
       "subs %[kt], %[kt], #1\n"
       "b.ne 3b\n"
       "4:\n"
@@ -355,6 +239,9 @@ inline void tile6(const Tile& t) {
   tile_small<1>(rest);
 #endif
 }
+#undef MOBILEONE_PW_ASM_STEP
+#undef MOBILEONE_PW_ASM_COLUMN
+#undef MOBILEONE_PW_ASM_LOAD_W
 
 inline void run_tile(int rows, const Tile& t) {
   switch (rows) {
