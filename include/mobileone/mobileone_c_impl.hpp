@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <new>
 #include <string>
@@ -219,16 +220,18 @@ inline const mobileone_context& with_results(const mobileone_context* context) {
   return c;
 }
 
+// The C enumerators are the registry's (isa.hpp), value for value.
+static_assert(int(MOBILEONE_ISA_AUTO) == int(Isa::automatic));
+#define MOBILEONE_CAPI_ISA_VALUE(id, c_id, test) static_assert(int(MOBILEONE_ISA_##c_id) == int(Isa::id));
+MOBILEONE_FOR_EACH_ISA(MOBILEONE_CAPI_ISA_VALUE)
+#undef MOBILEONE_CAPI_ISA_VALUE
+
 // False for a value that is not a mobileone_isa.
 inline bool to_engine_isa(mobileone_isa isa, Isa& engine) {
-  switch (isa) {
-    case MOBILEONE_ISA_AUTO: engine = Isa::automatic; return true;
-    case MOBILEONE_ISA_SCALAR: engine = Isa::scalar; return true;
-    case MOBILEONE_ISA_AVX2: engine = Isa::avx2; return true;
-    case MOBILEONE_ISA_AVX512: engine = Isa::avx512; return true;
-    case MOBILEONE_ISA_NEON: engine = Isa::neon; return true;
-  }
-  return false;
+  const int value = int(isa);
+  if (value < 0 || value > int(std::size(kAllIsas))) return false;
+  engine = Isa(value);
+  return true;
 }
 
 inline FeatureMap stage_output(const mobileone_context& context, std::int32_t stage) {
