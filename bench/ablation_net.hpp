@@ -35,7 +35,6 @@
 #include <string>
 #include <vector>
 
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/detail/aligned_buffer.hpp>
 #include <mobileone/detail/thread_pool.hpp>
 #include <mobileone/dispatch.hpp>
@@ -47,6 +46,7 @@
 #include "bench_common.hpp"
 #include "model_stats.hpp"
 #include "statistics.hpp"
+#include "support/blob_writer.hpp"
 
 namespace mobileone::bench {
 
@@ -205,7 +205,7 @@ class AblationNet {
   }
 
   void run() {
-    detail::with_kernel_set(isa_, [&](auto kernel_set) { run_with<decltype(kernel_set)>(); });
+    detail::with_kernel_set(isa_, Precision::fp32, [&](auto kernels) { run_with<decltype(kernels)>(); });
   }
 
   AblationVariant variant() const { return variant_; }
@@ -238,7 +238,11 @@ class AblationNet {
   }
 
   void plan() {
-    const auto& layers = model_.internals().layers;
+    // Packed for this ISA's kernel set, as a Context would.
+    const auto& layers =
+        detail::with_kernel_set(isa_, Precision::fp32, [&](auto kernels) -> const detail::PackedWeights& {
+          return detail::packed_weights(detail::ModelAccess::data(model_), decltype(kernels)::stem_layout);
+        }).layers;
     const ModelStats stats = model_stats(model_.layers(), input_size_, input_size_);
     macs_ = double(stats.macs);
     std::size_t largest = 0, widest = 0, hidden = 1;

@@ -8,9 +8,10 @@
 #include <string>
 #include <vector>
 
-#include <mobileone/architecture.hpp>
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/model.hpp>
+
+#include "support/architecture.hpp"
+#include "support/blob_writer.hpp"
 
 namespace mobileone::bench {
 

@@ -32,13 +32,13 @@
 #include <string>
 #include <vector>
 
-#include <mobileone/architecture.hpp>
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/mobileone.hpp>
 
 #include "bench_common.hpp"
 #include "google_benchmark_main.hpp"
 #include "model_stats.hpp"
+#include "support/architecture.hpp"
+#include "support/blob_writer.hpp"
 
 namespace {
 
@@ -93,8 +93,8 @@ std::vector<std::string> parse_arguments(int argc, char** argv, Settings& s) {
   if (!has_repetitions) rest.push_back("--benchmark_repetitions=5");
   if (!has_aggregates) rest.push_back("--benchmark_report_aggregates_only=true");
   if (s.isas.empty()) {
-    for (Isa isa : {Isa::avx512, Isa::avx2, Isa::neon, Isa::scalar})
-      if (mobileone::isa_supported(isa)) s.isas.push_back(isa);
+    const std::vector<Isa> runnable = mobileone::runnable_isas();
+    s.isas.assign(runnable.rbegin(), runnable.rend());  // best first
   }
   for (Isa isa : s.isas)
     if (isa == Isa::automatic || !mobileone::isa_supported(isa))

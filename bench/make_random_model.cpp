@@ -10,8 +10,8 @@
 #include <iostream>
 #include <string>
 
-#include <mobileone/architecture.hpp>
-#include <mobileone/blob_writer.hpp>
+#include "support/architecture.hpp"
+#include "support/blob_writer.hpp"
 
 #include "bench_common.hpp"
 #include "model_stats.hpp"

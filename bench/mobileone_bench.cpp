@@ -49,7 +49,7 @@ runs, then many timed runs; reports the cold (first) run, the minimum and the me
   --variant NAME        s0, s1, s2, s3 or s4 with deterministic random weights (no file needed)
   --size HxW | --size N input size (default: the model's own, 224x224)
   --threads N           threads (default 1)
-  --isa NAME            scalar, avx2, avx512 or neon (default: the best this CPU runs; or $MOBILEONE_ISA)
+  --isa NAME            %s (default: the best this CPU runs; or $MOBILEONE_ISA)
   --iterations N        timed runs (default 100)
   --warmup N            warm-up runs (default 10)
   --per-layer           time every layer (engine profiler) and print a table per layer
@@ -95,7 +95,9 @@ Settings parse_arguments(int argc, char** argv) {
       return argv[++i];
     };
     if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
+      std::string text = kUsage;
+      text.replace(text.find("%s"), 2, mobileone::isa_choices());
+      std::cout << text;
       std::exit(0);
     } else if (arg == "--model") {
       s.model_path = value();

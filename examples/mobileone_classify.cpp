@@ -32,10 +32,11 @@ struct Arguments {
   mobileone::Isa isa = mobileone::Isa::automatic;
 };
 
-const char* kUsage =
-    "usage: mobileone-classify --model MODEL.mone IMAGE... [--top K] [--json] [--threads N] [--repeat N]\n"
-    "                          [--isa auto|scalar|avx2|avx512|neon]\n"
-    "       mobileone-classify --model MODEL.mone --tensor FILE.f32 --shape 1,3,H,W [--logits-out FILE.f32] ...\n";
+std::string usage() {
+  return "usage: mobileone-classify --model MODEL.mone IMAGE... [--top K] [--json] [--threads N] [--repeat N]\n"
+         "                          [--isa ISA]   (ISA: " + mobileone::isa_choices() + ")\n"
+         "       mobileone-classify --model MODEL.mone --tensor FILE.f32 --shape 1,3,H,W [--logits-out FILE.f32] ...\n";
+}
 
 int parse_int(const std::string& flag, const std::string& text, int min_value) {
   char* end = nullptr;
@@ -63,7 +64,7 @@ Arguments parse_arguments(int argc, char** argv) {
     else if (arg == "--logits-out") a.logits_out = value();
     else if (arg == "--isa") a.isa = mobileone::parse_isa(value());
     else if (arg == "-h" || arg == "--help") {
-      std::cout << kUsage;
+      std::cout << usage();
       std::exit(0);
     } else if (!arg.empty() && arg[0] == '-') throw mobileone::Error("unknown option " + arg);
     else a.images.push_back(arg);
@@ -184,7 +185,11 @@ int run(int argc, char** argv) {
   if (!args.tensor.empty()) {
     const std::vector<int> shape = parse_shape(args.shape);
     const std::vector<float> tensor = read_tensor(args.tensor, shape);
-    context.set_input(tensor.data(), shape[1], shape[2], shape[3]);
+    try {
+      context.set_input(tensor.data(), shape[1], shape[2], shape[3]);
+    } catch (const mobileone::Error& e) {  // name the file (a NaN's position, a channel count)
+      throw mobileone::Error(args.tensor + ": " + e.what());
+    }
     const Latency latency = time_runs(context, args.repeat);
     if (!args.logits_out.empty()) write_logits(args.logits_out, context.logits());
     report(args.tensor, context, args.top, latency, args.json);

@@ -12,9 +12,10 @@
 #include <cstring>
 #include <vector>
 
-#include <mobileone/blob_writer.hpp>  // WeightRandom
 #include <mobileone/detail/crc32.hpp>
 #include <mobileone/mobileone.hpp>
+
+#include "support/blob_writer.hpp"  // WeightRandom
 
 using namespace mobileone;
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <mobileone/blob_writer.hpp>
+#include "support/blob_writer.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

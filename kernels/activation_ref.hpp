@@ -1,11 +1,14 @@
 // Elementwise activations (in place) and the residual add, one element at a time: the scalar reference.
-// GELU is the tanh form, evaluated as x * sigmoid(2u) (see kernel_args.hpp). Large arguments need no
-// special care here: std::exp overflows to inf, and 1 / (1 + inf) is exactly the limit 0.
+// GELU is the tanh form, evaluated as x * sigmoid(2u) (see kernel_args.hpp). Large finite arguments need
+// no special care here: std::exp overflows to inf, and 1 / (1 + inf) is exactly the limit 0. At x = -inf,
+// though, x * 0 would be NaN where the SIMD kernels (whose sigmoid saturates at ~4e-39, not 0) give -inf:
+// there the reference returns -inf too, so every ISA agrees on every non-finite input.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 
 #include "kernel_args.hpp"
 
@@ -18,8 +21,10 @@ inline float activation(float x) {
   if constexpr (A == Activation::relu) {
     return std::max(x, 0.f);
   } else if constexpr (A == Activation::gelu) {
+    if (x == -std::numeric_limits<float>::infinity()) return x;
     return x * sigmoid(kGeluSigmoidScale * (x + kGeluCubic * x * x * x));
   } else if constexpr (A == Activation::silu) {
+    if (x == -std::numeric_limits<float>::infinity()) return x;
     return x * sigmoid(x);
   } else {
     static_assert(A == Activation::hard_swish);

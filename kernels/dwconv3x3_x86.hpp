@@ -1,7 +1,7 @@
 // Depthwise 3x3 convolution, padding 1, stride 1 or 2 (a template parameter), written once over a
-// vector-traits type for both x86 ISAs. NO include guard on purpose: dwconv3x3_avx2.hpp and
-// dwconv3x3_avx512.hpp include it once each, inside their namespace, after defining MOBILEONE_SIMD_NS
-// (holding `Vec` and `DepthwiseTiling`) and MOBILEONE_SIMD_TARGET (see pwconv1x1_x86.hpp).
+// vector-traits type for both x86 ISAs (NEON has its own, dwconv3x3_neon.hpp: its interior is scheduled by
+// hand). NO include guard on purpose: simd_instantiate.hpp includes it once per x86 ISA, inside that ISA's
+// namespace, which holds `Vec` and `Tuning` (see pwconv1x1_x86.hpp).
 //
 // NHWC: vectors run along channels. For one output row and one block of channels the 3x3 taps of the
 // valid kernel rows and the bias sit in registers while the row's pixels stream by. Which kernel rows and
@@ -11,7 +11,7 @@
 // (one FMA chain), so results do not depend on how rows are split between threads.
 
 #if !defined(MOBILEONE_SIMD_NS) || !defined(MOBILEONE_SIMD_TARGET)
-#error "include dwconv3x3_avx2.hpp or dwconv3x3_avx512.hpp, not this file"
+#error "include kernels/registry.hpp, not this file"
 #endif
 
 #include <cstddef>
@@ -59,7 +59,7 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dw_pixels(const float* const* r
     float* o = out + std::size_t(ox + p) * channels;
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      if (relu) acc[p][v] = Vec::max(acc[p][v], Vec::zero());
+      if (relu) acc[p][v] = Vec::relu(acc[p][v]);
       if (Tail)
         Vec::store_partial(o, acc[p][v], n);
       else
@@ -152,7 +152,7 @@ MOBILEONE_SIMD_TARGET void dw_rows(const DepthwiseArgs& a, int row_begin, int ro
 // step) measured up to 1.8x faster where the ISA has the registers for it (kAliasVectors > 0).
 template <int S>
 MOBILEONE_SIMD_TARGET void dwconv3x3(const DepthwiseArgs& a, int row_begin, int row_end) {
-  using T = DepthwiseTiling;
+  using T = typename Tuning::DepthwiseTiling;
   constexpr int N = S == 1 ? T::kPixelsStride1 : T::kPixelsStride2;
   if (T::kAliasVectors > 0 && a.channels % 512 == 0)
     return dw_rows<S, (T::kAliasVectors > 0 ? T::kAliasVectors : 1), 1>(a, row_begin, row_end);

@@ -1,5 +1,6 @@
-// Weight packing, done once at load time and shared by every ISA (ruy-style: packing apart from compute).
-// Inputs are PyTorch layouts as stored in the blob.
+// Weight packing, done once at load time (ruy-style: packing apart from compute). Inputs are PyTorch layouts
+// as stored in the blob. Most layouts are shared by every kernel set; where kernel sets differ (the stem),
+// each names its layout (kernel_set.hpp) and the model packs once per layout in use, shared by contexts.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +34,18 @@ inline void pack_pointwise_bias(const float* bias, int out_channels, float* pack
   for (std::size_t c = 0; c < padded; ++c) packed[c] = c < std::size_t(out_channels) ? bias[c] : 0.f;
 }
 
+// How a kernel set wants the stem's weights.
+enum class StemLayout {
+  taps,    // [3][3][in][out] and the bias as stored (conv3x3_ref.hpp, conv3x3_neon.hpp)
+  panels,  // the pointwise panels of the [9 * in] x [out] GEMM and the padded bias (conv3x3_x86.hpp)
+};
+
+inline std::size_t conv3x3_packed_size(StemLayout layout, int out_channels, int in_channels) {
+  const std::size_t taps = std::size_t(9) * std::size_t(in_channels);
+  return layout == StemLayout::taps ? taps * std::size_t(out_channels)
+                                    : pointwise_panel_count(out_channels) * (taps + 1) * kPanelWidth;
+}
+
 // [out][in][3][3] -> [3][3][in][out]: one contiguous row of output channels per tap and input channel.
 inline void pack_conv3x3_weights(const float* oihw, int out_channels, int in_channels, float* packed) {
   for (int tap = 0; tap < 9; ++tap)
@@ -45,6 +58,20 @@ inline void pack_conv3x3_weights(const float* oihw, int out_channels, int in_cha
 inline void pack_dwconv3x3_weights(const float* c133, int channels, float* packed) {
   for (int tap = 0; tap < 9; ++tap)
     for (int c = 0; c < channels; ++c) *packed++ = c133[std::size_t(c) * 9 + std::size_t(tap)];
+}
+
+// [out][in][3][3] -> panels [out/16][3 * 3 * in][16] (k = (ky * 3 + kx) * in + ci, the order of the
+// window's runs in the input), then the padded bias: the stem as a GEMM on the pointwise tiles.
+inline void pack_conv3x3_panels(const float* oihw, const float* bias, int out_channels, int in_channels, float* packed) {
+  const std::size_t panels = pointwise_panel_count(out_channels), cin = std::size_t(in_channels);
+  for (std::size_t panel = 0; panel < panels; ++panel)
+    for (std::size_t tap = 0; tap < 9; ++tap)
+      for (std::size_t ci = 0; ci < cin; ++ci)
+        for (int lane = 0; lane < kPanelWidth; ++lane) {
+          const std::size_t co = panel * kPanelWidth + std::size_t(lane);
+          *packed++ = co < std::size_t(out_channels) ? oihw[(co * cin + ci) * 9 + tap] : 0.f;
+        }
+  pack_pointwise_bias(bias, out_channels, packed);
 }
 
 }  // namespace mobileone::kernels

@@ -17,15 +17,11 @@
 //   are intrinsics with named accumulators (no spills) and compute every output exactly as the 6-row
 //   kernel does (the same FMA per element, in the same order).
 //
-// Blocking (GotoBLAS order, sized for 64 KiB L1D / >= 256 KiB L2):
-//   for pixel blocks of ~kBlockBytes of A per chunk, >= 66 rows (stays in L1/L2 while all panels pass)
-//     for input-channel chunks of <= kChunk channels (a 256 x 16 panel slice = 16 KiB stays in L1)
-//       for each panel: for each row tile: microkernel over the chunk       (weights larger than A)
-//       or for each row tile: for each panel: microkernel over the chunk    (weights smaller than A)
-//   Partial sums of a chunk go through the output array as floats (exact), so each output is still one
-//   FMA chain over input channels in increasing order starting from its bias, ReLU after the last chunk,
-//   and results do not depend on the pixel/panel split. Tiles are balanced (49 rows -> 4 x 6 + 5 x 5), so
-//   no tile runs as a latency-bound 1- or 2-row tail.
+// Blocking: gemm_blocking.hpp, the driver every ISA shares, with this file's GemmTiles constants (K chunks
+// of 256 input channels: a 256 x 16 panel slice = 16 KiB stays in 64 KiB L1D; about 48 KiB of A per block,
+// at least 66 rows so a 7x7 or 8x8 map, the weight-heavy last stage, is one block and its weights stream
+// from memory once per task). The tiles store whole panels; the driver routes the out-channel tail panel
+// through a 16-wide scratch tile.
 #pragma once
 
 #if defined(__aarch64__)
@@ -36,39 +32,25 @@
 #include <cstddef>
 #include <cstring>
 
+#include "gemm_blocking.hpp"
 #include "kernel_args.hpp"
 
 namespace mobileone::kernels::neon {
 
 namespace pw_detail {
 
-inline constexpr int kMR = 6;                          // pixel rows per microkernel tile
-inline constexpr std::size_t kChunk = 256;             // input channels per K chunk (16 KiB of panel)
-inline constexpr std::size_t kBlockBytes = 48 * 1024;  // A block budget: rows x chunk x 4 bytes
-inline constexpr std::size_t kMinBlockRows = 66;       // 11 tiles
-
-// A tile's operands. Row r of A is a[r] (at the chunk's first input channel); C row r is c + r * ldc;
-// the accumulators start from init + r * init_stride (the bias with stride 0, or C itself).
-struct Tile {
-  const float* a[kMR];
-  const float* w;  // panel at the chunk's first input channel, [kc][16]
-  std::size_t kc;
-  float* c;
-  std::size_t ldc;  // floats
-  const float* init;
-  std::size_t init_stride;  // floats
-  bool relu;
-};
+inline constexpr int kMR = 6;  // pixel rows per microkernel tile
 
 // Rows 1..5: intrinsics, one named accumulator per vector (an array of vectors would live on the stack).
 template <int MR>
-inline void tile_small(const Tile& t) {
+inline void tile_small(const GemmTileArgs& t) {
   static_assert(MR >= 1 && MR <= 5);
-  const float* a0 = t.a[0];
-  const float* a1 = t.a[MR > 1 ? 1 : 0];
-  const float* a2 = t.a[MR > 2 ? 2 : 0];
-  const float* a3 = t.a[MR > 3 ? 3 : 0];
-  const float* a4 = t.a[MR > 4 ? 4 : 0];
+  const std::size_t rs = t.a_row_stride, kc = std::size_t(t.seg_len);
+  const float* a0 = t.a;
+  const float* a1 = t.a + (MR > 1 ? 1 : 0) * rs;
+  const float* a2 = t.a + (MR > 2 ? 2 : 0) * rs;
+  const float* a3 = t.a + (MR > 3 ? 3 : 0) * rs;
+  const float* a4 = t.a + (MR > 4 ? 4 : 0) * rs;
 #define MOBILEONE_PW_INIT(r)                                                    \
   const float* i##r = t.init + (MR > r ? r : 0) * t.init_stride;                \
   float32x4_t c##r##0 = vld1q_f32(i##r), c##r##1 = vld1q_f32(i##r + 4),         \
@@ -89,12 +71,12 @@ inline void tile_small(const Tile& t) {
 #define MOBILEONE_PW_CHANNEL(j)                                                              \
   MOBILEONE_PW_STEP(0, j) MOBILEONE_PW_STEP(1, j) MOBILEONE_PW_STEP(2, j) MOBILEONE_PW_STEP(3, j) \
   w += kPanelWidth;
-  for (; k + 4 <= t.kc; k += 4) {
+  for (; k + 4 <= kc; k += 4) {
     const float32x4_t x0 = vld1q_f32(a0 + k), x1 = vld1q_f32(a1 + k), x2 = vld1q_f32(a2 + k), x3 = vld1q_f32(a3 + k),
                       x4 = vld1q_f32(a4 + k);
     MOBILEONE_PW_CHANNEL(0) MOBILEONE_PW_CHANNEL(1) MOBILEONE_PW_CHANNEL(2) MOBILEONE_PW_CHANNEL(3)
   }
-  for (; k < t.kc; ++k) {  // input-channel tail (< 4): the same fused multiply-add per element
+  for (; k < kc; ++k) {  // input-channel tail (< 4): the same fused multiply-add per element
     const float32x4_t x0 = vld1q_dup_f32(a0 + k), x1 = vld1q_dup_f32(a1 + k), x2 = vld1q_dup_f32(a2 + k),
                       x3 = vld1q_dup_f32(a3 + k), x4 = vld1q_dup_f32(a4 + k);
     MOBILEONE_PW_CHANNEL(0)
@@ -111,7 +93,7 @@ inline void tile_small(const Tile& t) {
       c##r##2 = vmaxq_f32(c##r##2, zero);                                      \
       c##r##3 = vmaxq_f32(c##r##3, zero);                                      \
     }                                                                          \
-    float* o = t.c + std::size_t(r) * t.ldc;                                   \
+    float* o = t.c + std::size_t(r) * t.c_row_stride;                                   \
     vst1q_f32(o, c##r##0);                                                     \
     vst1q_f32(o + 4, c##r##1);                                                 \
     vst1q_f32(o + 8, c##r##2);                                                 \
@@ -141,18 +123,19 @@ inline void tile_small(const Tile& t) {
   MOBILEONE_PW_ASM_COLUMN("11", "15", "19", "23", "27", "31", "7", lane, next)
 
 // Six rows: the main microkernel (see the top of the file for the register map).
-inline void tile6(const Tile& t) {
+inline void tile6(const GemmTileArgs& t) {
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__AARCH64EB__)  // ldr q / ld1 lane order: little-endian
-  const float* a0 = t.a[0];
-  const float* a1 = t.a[1];
-  const float* a2 = t.a[2];
-  const float* a3 = t.a[3];
-  const float* a4 = t.a[4];
-  const float* a5 = t.a[5];
+  const std::size_t rs = t.a_row_stride;
+  const float* a0 = t.a;
+  const float* a1 = t.a + rs;
+  const float* a2 = t.a + 2 * rs;
+  const float* a3 = t.a + 3 * rs;
+  const float* a4 = t.a + 4 * rs;
+  const float* a5 = t.a + 5 * rs;
   const float* w = t.w;
-  std::size_t k4 = t.kc / 4, kt = t.kc % 4;
+  std::size_t k4 = std::size_t(t.seg_len) / 4, kt = std::size_t(t.seg_len) % 4;
   float* c = t.c;
-  const std::size_t ldc = t.ldc * sizeof(float);
+  const std::size_t ldc = t.c_row_stride * sizeof(float);
   const float* init = t.init;
   const std::size_t init_stride = t.init_stride * sizeof(float);
   const std::size_t relu = t.relu ? 1 : 0;
@@ -231,10 +214,10 @@ inline void tile6(const Tile& t) {
         "v31");
 #else
   // Other compilers (and big-endian AArch64): five rows, then one (identical results, fewer chains).
-  Tile rest = t;
+  GemmTileArgs rest = t;
   tile_small<5>(t);
-  rest.a[0] = t.a[5];
-  rest.c = t.c + 5 * t.ldc;
+  rest.a = t.a + 5 * t.a_row_stride;
+  rest.c = t.c + 5 * t.c_row_stride;
   rest.init = t.init + 5 * t.init_stride;
   tile_small<1>(rest);
 #endif
@@ -243,90 +226,31 @@ inline void tile6(const Tile& t) {
 #undef MOBILEONE_PW_ASM_COLUMN
 #undef MOBILEONE_PW_ASM_LOAD_W
 
-inline void run_tile(int rows, const Tile& t) {
-  switch (rows) {
-    case 6: return tile6(t);
-    case 5: return tile_small<5>(t);
-    case 4: return tile_small<4>(t);
-    case 3: return tile_small<3>(t);
-    case 2: return tile_small<2>(t);
-    default: return tile_small<1>(t);
-  }
-}
-
 }  // namespace pw_detail
 
+// This ISA's tiles for gemm_blocked() (gemm_blocking.hpp): 6 x 16, one panel, whole-panel stores.
+struct GemmTiles {
+  static constexpr int kRows = pw_detail::kMR, kPanels = 1;
+  static constexpr std::size_t kChunk = 256;             // input channels per K chunk (16 KiB of panel)
+  static constexpr std::size_t kBlockBytes = 48 * 1024;  // A block budget: rows x chunk x 4 bytes
+  static constexpr std::size_t kMinBlockRows = 66;       // 11 tiles
+  static constexpr bool kPartialPanels = false;
+  static void run(int rows, int, const GemmTileArgs& t) {
+    switch (rows) {
+      case 6: return pw_detail::tile6(t);
+      case 5: return pw_detail::tile_small<5>(t);
+      case 4: return pw_detail::tile_small<4>(t);
+      case 3: return pw_detail::tile_small<3>(t);
+      case 2: return pw_detail::tile_small<2>(t);
+      default: return pw_detail::tile_small<1>(t);
+    }
+  }
+};
+
+// Pixels [pixel_begin, pixel_end) x panels [panel_begin, panel_end).
 inline void pwconv1x1(const PointwiseArgs& a, std::size_t pixel_begin, std::size_t pixel_end, std::size_t panel_begin,
                       std::size_t panel_end) {
-  using namespace pw_detail;
-  if (pixel_begin >= pixel_end || panel_begin >= panel_end) return;
-  const std::size_t cin = std::size_t(a.in_channels), cout = std::size_t(a.out_channels);
-  // K chunks of equal size, multiples of 4 (only the last one has an input-channel tail).
-  const std::size_t chunks = std::max<std::size_t>(1, (cin + kChunk - 1) / kChunk);
-  const std::size_t chunk = chunks == 1 ? cin : ((cin + chunks - 1) / chunks + 3) / 4 * 4;
-  const std::size_t chunk_bytes = std::max<std::size_t>(1, chunk) * sizeof(float);
-  // At least kMinBlockRows: a 7x7 or 8x8 map (the weight-heavy last stage) is one block, so its weights
-  // stream from memory once per task, not once per 48 rows.
-  const std::size_t block_rows = std::max<std::size_t>(kMinBlockRows, kBlockBytes / chunk_bytes / kMR * kMR);
-
-  alignas(16) float scratch[kMR * kPanelWidth] = {};  // the out-channel tail panel (fewer than 16 real columns)
-  for (std::size_t p0 = pixel_begin; p0 < pixel_end;) {
-    // Blocks of about block_rows, each split into balanced tiles of <= 6 rows.
-    const std::size_t left = pixel_end - p0;
-    const std::size_t blocks = (left + block_rows - 1) / block_rows;
-    const std::size_t rows = (left + blocks - 1) / blocks;
-    const std::size_t tiles = (rows + kMR - 1) / kMR;
-    std::size_t k0 = 0;
-    do {
-      const std::size_t kc = std::min(chunk, cin - k0);
-      const bool first = k0 == 0, last = k0 + kc >= cin;
-      // Tile i (rows [rows*i/tiles, rows*(i+1)/tiles) of the block) x one panel, over this chunk.
-      auto tile_panel = [&](std::size_t i, std::size_t panel) {
-        const std::size_t r0 = rows * i / tiles, r1 = rows * (i + 1) / tiles;
-        const int n = int(r1 - r0);
-        const std::size_t p = p0 + r0, co = panel * kPanelWidth;
-        const std::size_t cols = std::min<std::size_t>(kPanelWidth, cout - co);
-        Tile t;
-        for (int r = 0; r < kMR; ++r) t.a[r] = a.input + (p + std::size_t(r < n ? r : 0)) * cin + k0;
-        t.w = a.weights + (panel * cin + k0) * kPanelWidth;
-        t.kc = kc;
-        t.relu = last && a.relu;
-        float* c = a.output + p * cout + co;
-        if (cols == kPanelWidth) {
-          t.c = c;
-          t.ldc = cout;
-          t.init = first ? a.bias + co : c;
-          t.init_stride = first ? 0 : cout;
-          run_tile(n, t);
-          return;
-        }
-        // The out-channel tail panel: never write past a row's last channel, go through a 16-wide scratch.
-        t.c = scratch;
-        t.ldc = kPanelWidth;
-        t.init = first ? a.bias + co : scratch;
-        t.init_stride = first ? 0 : kPanelWidth;
-        if (!first)
-          for (int r = 0; r < n; ++r) std::memcpy(scratch + r * kPanelWidth, c + std::size_t(r) * cout, cols * sizeof(float));
-        run_tile(n, t);
-        for (int r = 0; r < n; ++r) std::memcpy(c + std::size_t(r) * cout, scratch + r * kPanelWidth, cols * sizeof(float));
-      };
-      // Keep the smaller operand resident and stream the larger one once: when this chunk of all the
-      // panels is smaller than the block's rows (early layers: few channels, many pixels), sweep the panels
-      // for each tile (the weights stay in L1, each A tile is read once); otherwise sweep the tiles for
-      // each panel (the A block stays in L1/L2, each panel slice is read once).
-      const std::size_t weight_bytes = (panel_end - panel_begin) * kc * kPanelWidth * sizeof(float);
-      const std::size_t a_bytes = rows * kc * sizeof(float);
-      if (weight_bytes <= a_bytes) {
-        for (std::size_t i = 0; i < tiles; ++i)
-          for (std::size_t panel = panel_begin; panel < panel_end; ++panel) tile_panel(i, panel);
-      } else {
-        for (std::size_t panel = panel_begin; panel < panel_end; ++panel)
-          for (std::size_t i = 0; i < tiles; ++i) tile_panel(i, panel);
-      }
-      k0 += kc;
-    } while (k0 < cin);
-    p0 += rows;
-  }
+  pointwise_gemm<GemmTiles>(a, pixel_begin, pixel_end, panel_begin, panel_end);
 }
 
 }  // namespace mobileone::kernels::neon

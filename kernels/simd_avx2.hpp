@@ -1,4 +1,5 @@
-// AVX2+FMA vector traits: the operations the shared x86 kernel templates (*_x86.hpp) are written in.
+// AVX2+FMA vector traits: the operations the kernels written once for every ISA (*_simd.hpp)
+// and the x86 ones (*_x86.hpp) are written in; the other ISAs' traits are simd_<isa>.hpp.
 // Tails (channel counts not a multiple of 8) use vmaskmov loads/stores that never touch memory past n.
 #pragma once
 
@@ -8,7 +9,7 @@
 
 #include <cstdint>
 
-#include "x86_target.hpp"
+#include "simd_target.hpp"
 
 namespace mobileone::kernels::avx2 {
 
@@ -18,6 +19,8 @@ alignas(64) inline constexpr std::int32_t kMaskTable[16] = {-1, -1, -1, -1, -1, 
 struct Vec {
   using type = __m256;
   static constexpr int kWidth = 8;
+  // Masked loads and stores are single instructions: tails go through load_partial, not scalar code.
+  static constexpr bool kCheapPartial = true;
 
   MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static type zero() { return _mm256_setzero_ps(); }
   MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static type set1(float x) { return _mm256_set1_ps(x); }
@@ -40,6 +43,9 @@ struct Vec {
   MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static type mul(type a, type b) { return _mm256_mul_ps(a, b); }
   MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static type div(type a, type b) { return _mm256_div_ps(a, b); }
   MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static type max(type a, type b) { return _mm256_max_ps(a, b); }
+  // max(v, 0) as the scalar reference's std::max(v, 0.f): a NaN stays NaN (vmaxps returns its second
+  // operand when either is NaN, so zero goes first), and -0 stays -0.
+  MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static type relu(type v) { return _mm256_max_ps(_mm256_setzero_ps(), v); }
   MOBILEONE_TARGET_AVX2 MOBILEONE_SIMD_INLINE static float reduce_add(type v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

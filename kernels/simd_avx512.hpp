@@ -1,4 +1,5 @@
-// AVX-512 vector traits: the operations the shared x86 kernel templates (*_x86.hpp) are written in.
+// AVX-512 vector traits: the operations the kernels written once for every ISA (*_simd.hpp)
+// and the x86 ones (*_x86.hpp) are written in; the other ISAs' traits are simd_<isa>.hpp.
 // Tails use k-masks (masked lanes are neither read nor written, so they never fault).
 #pragma once
 
@@ -6,13 +7,15 @@
 
 #include <immintrin.h>
 
-#include "x86_target.hpp"
+#include "simd_target.hpp"
 
 namespace mobileone::kernels::avx512 {
 
 struct Vec {
   using type = __m512;
   static constexpr int kWidth = 16;
+  // Masked loads and stores are single instructions: tails go through load_partial, not scalar code.
+  static constexpr bool kCheapPartial = true;
 
   MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type zero() { return _mm512_setzero_ps(); }
   // Used as an FMA operand straight from memory this becomes an embedded {1to16} broadcast.
@@ -37,6 +40,9 @@ struct Vec {
   MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type max(type a, type b) {
     return _mm512_maskz_max_ps(__mmask16(0xFFFF), a, b);
   }
+  // max(v, 0) as the scalar reference's std::max(v, 0.f): a NaN stays NaN (vmaxps returns its second
+  // operand when either is NaN, so zero goes first), and -0 stays -0.
+  MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static type relu(type v) { return _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), v); }
   MOBILEONE_TARGET_AVX512 MOBILEONE_SIMD_INLINE static float reduce_add(type v) {
     // (Masked extracts: GCC 12's _mm512_castps512_ps256 trips -Wmaybe-uninitialized on its own internals.)
     const __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(__mmask8(0xFF), v, 0),

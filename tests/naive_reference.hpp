@@ -129,4 +129,15 @@ double max_relative_difference(const A& a, const B& b) {
   return diff / scale;
 }
 
+// An engine feature map (NHWC floats) in the naive reference's NCHW order, for comparison with it.
+inline std::vector<double> nchw_values(const float* nhwc, int height, int width, int channels) {
+  std::vector<double> values(std::size_t(channels) * std::size_t(height) * std::size_t(width));
+  for (int c = 0; c < channels; ++c)
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x)
+        values[(std::size_t(c) * std::size_t(height) + std::size_t(y)) * std::size_t(width) + std::size_t(x)] =
+            nhwc[(std::size_t(y) * std::size_t(width) + std::size_t(x)) * std::size_t(channels) + std::size_t(c)];
+  return values;
+}
+
 }  // namespace mobileone::testing

@@ -15,9 +15,8 @@
 #include <string>
 #include <vector>
 
-#include <mobileone/architecture.hpp>
-
 #include "model_stats.hpp"
+#include "support/architecture.hpp"
 #include "svg_chart.hpp"
 
 namespace {

@@ -13,9 +13,9 @@
 #include <optional>
 #include <vector>
 
-#include <bench/ablation_net.hpp>
 #include <mobileone/mobileone.hpp>
 
+#include "ablation_net.hpp"
 #include "naive_reference.hpp"
 
 using namespace mobileone;
@@ -28,12 +28,6 @@ constexpr int kInputSize = 40;  // odd sizes down the network (20, 10, 5, 3, 2) 
 constexpr AblationVariant kVariants[] = {AblationVariant::relu,       AblationVariant::gelu,    AblationVariant::silu,
                                          AblationVariant::hard_swish, AblationVariant::se_relu, AblationVariant::skip};
 
-std::vector<Isa> runnable_isas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::neon})
-    if (isa_supported(isa)) isas.push_back(isa);
-  return isas;
-}
 
 // The activations as defined (GELU in its tanh form), in double.
 double activation(kernels::Activation a, double x) {
@@ -125,7 +119,7 @@ TEST_CASE("every variant on every ISA matches the naive double-precision network
     CAPTURE(bench::ablation_variant_name(variant));
     AblationNet scalar(variant, Isa::scalar, 1, 11, kInputSize);
     scalar.run();
-    const std::vector<double> expected = naive_ablation(scalar.model().internals().blob, variant, scalar.input(), kInputSize);
+    const std::vector<double> expected = naive_ablation(detail::ModelAccess::data(scalar.model()).blob, variant, scalar.input(), kInputSize);
     CHECK(testing::max_relative_difference(scalar.logits(), expected) <= 1e-5);
     for (Isa isa : runnable_isas()) {
       if (isa == Isa::scalar) continue;

@@ -12,13 +12,15 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
 
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/dispatch.hpp>
+
+#include "support/blob_writer.hpp"
 
 using namespace mobileone;
 namespace k = mobileone::kernels;
@@ -40,12 +42,6 @@ const char* activation_name(k::Activation a) {
   return "?";
 }
 
-std::vector<Isa> runnable_isas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::neon})
-    if (isa_supported(isa)) isas.push_back(isa);
-  return isas;
-}
 
 // Calls fn.template operator()<A>() for the run-time activation `a`.
 template <class Fn>
@@ -83,10 +79,9 @@ TEST_CASE("activations of every kernel set match the scalar reference on every r
   const std::vector<float> inputs = test_inputs(1);
   const std::size_t n = inputs.size();
   for (Isa isa : runnable_isas())
-    detail::with_kernel_set(isa, [&](auto kernel_set) {
+    detail::with_kernel_set(isa, Precision::fp32, [&](auto kernel_set) {
       using K = decltype(kernel_set);
-      CAPTURE(K::name);
-      REQUIRE(std::string(K::name) == isa_name(isa));
+      CAPTURE(isa_name(isa));
       for (k::Activation activation : kActivations) {
         CAPTURE(activation_name(activation));
         std::vector<float> whole = inputs;
@@ -127,9 +122,9 @@ TEST_CASE("residual add of every kernel set, with and without ReLU, equals the r
   const std::vector<float> addend = test_inputs(2), base = test_inputs(3);
   const std::size_t n = base.size();
   for (Isa isa : runnable_isas())
-    detail::with_kernel_set(isa, [&](auto kernel_set) {
+    detail::with_kernel_set(isa, Precision::fp32, [&](auto kernel_set) {
       using K = decltype(kernel_set);
-      CAPTURE(K::name);
+      CAPTURE(isa_name(isa));
       for (bool relu : {false, true})
         for (std::size_t count : kCounts) {
           CAPTURE(relu);
@@ -148,6 +143,51 @@ TEST_CASE("residual add of every kernel set, with and without ReLU, equals the r
           CHECK(wrong == 0);
         }
     });
+}
+
+// 0 finite, 1 +inf, 2 -inf, 3 NaN.
+static int fp_class(float v) { return std::isnan(v) ? 3 : std::isinf(v) ? (v > 0 ? 1 : 2) : 0; }
+
+TEST_CASE("non-finite inputs: every kernel set gives the reference's NaN, +inf and -inf, in vectors and tails") {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> inputs;  // 37 values: whole vectors of every width, then a tail
+  for (int i = 0; i < 37; ++i) {
+    const float specials[] = {nan, inf, -inf, -nan, 1.5f, -2.5f, 0.f};
+    inputs.push_back(specials[std::size_t(i * 5) % std::size(specials)]);
+  }
+  const std::size_t n = inputs.size();
+  for (Isa isa : runnable_isas())
+    detail::with_kernel_set(isa, Precision::fp32, [&](auto kernel_set) {
+      using K = decltype(kernel_set);
+      using Ref = k::ref::F32Kernels;
+      CAPTURE(isa_name(isa));
+      for (k::Activation activation : kActivations) {
+        CAPTURE(activation_name(activation));
+        std::vector<float> got = inputs, want = inputs;
+        with_activation(activation, [&](auto tag) {
+          K::template activate<decltype(tag)::value>({got.data(), n}, 0, n);
+          Ref::template activate<decltype(tag)::value>({want.data(), n}, 0, n);
+        });
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < n; ++i) differ += fp_class(got[i]) != fp_class(want[i]);
+        CHECK(differ == 0);
+      }
+      std::vector<float> addend(inputs.rbegin(), inputs.rend());
+      for (bool relu : {false, true}) {
+        CAPTURE(relu);
+        std::vector<float> got = inputs, want = inputs;
+        K::add({addend.data(), got.data(), n, relu}, 0, n);
+        Ref::add({addend.data(), want.data(), n, relu}, 0, n);
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < n; ++i) differ += fp_class(got[i]) != fp_class(want[i]);
+        CHECK(differ == 0);
+      }
+    });
+  // What the reference gives (and so every ISA): ReLU keeps NaN, maps -inf to 0.
+  CHECK(std::isnan(k::ref::activation<k::Activation::relu>(nan)));
+  CHECK(k::ref::activation<k::Activation::relu>(-inf) == 0.f);
+  CHECK(k::ref::activation<k::Activation::silu>(-inf) == -inf);
+  CHECK(std::isnan(k::ref::activation<k::Activation::hard_swish>(-inf)));
 }
 
 TEST_CASE("the scalar reference follows the defining formulas") {

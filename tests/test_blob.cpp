@@ -3,12 +3,16 @@
 // an invalid graph, unreadable files, misaligned external buffers.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <limits>
+#include <vector>
 
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/mobileone.hpp>
+
+#include "support/blob_writer.hpp"
 
 using namespace mobileone;
 
@@ -174,6 +178,39 @@ TEST_CASE("shapes and graph structure") {
   }
 }
 
+TEST_CASE("a NaN or infinite weight is refused, naming the tensor and the element") {
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity()};
+  for (float bad : specials) {
+    auto blob = valid_blob();
+    const std::size_t record = tensor_record(blob, 2);
+    const std::uint64_t offset = peek<std::uint64_t>(blob, record + 32);
+    poke<float>(blob, std::size_t(offset) + 4 * 5, bad);
+    reseal(blob);
+    const std::string error = load_error(blob);
+    CAPTURE(error);
+    CHECK(error.find("tensor 2 '") != std::string::npos);
+    CHECK(error.find(std::isnan(bad) ? "element 5 is NaN" : "element 5 is infinite") != std::string::npos);
+  }
+}
+
+TEST_CASE("squeeze-excite on fewer than 16 channels gets a hidden width of 1, not an invalid 0") {
+  // SE on every unit of an 8-channel stage (int(8 * 0.0625) = 0) and of a 16-channel one (exactly 1).
+  const Architecture arch{"narrow_se", 4, {2, 1}, {8, 16}, {2, 1}, 3};
+  int se_layers = 0;
+  for (const LayerDesc& d : architecture_layers(arch))
+    if (d.kind == LayerKind::squeeze_excite) {
+      CHECK(d.hidden == 1);
+      ++se_layers;
+    }
+  CHECK(se_layers == 6);
+  const auto blob = random_model_blob(arch, 5, 16);
+  const Model model = Model::from_buffer(blob.data(), blob.size());
+  Context context(model, Options{1, Isa::scalar});
+  const std::vector<float> input(3 * 16 * 16, 0.5f);
+  for (float logit : context.run(input.data(), 3, 16, 16)) CHECK(std::isfinite(logit));
+}
+
 TEST_CASE("files and external buffers") {
   CHECK_THROWS_WITH_AS(Model::load("/nonexistent/model.mone"), doctest::Contains("/nonexistent/model.mone: cannot open"), Error);
   const auto blob = valid_blob();
@@ -193,7 +230,7 @@ TEST_CASE("files and external buffers") {
   detail::AlignedBuffer<unsigned char> aligned(size + 4);
   std::memcpy(aligned.data(), blob.data(), size);
   const Model in_place = Model::from_external_buffer(aligned.data(), blob.size());
-  CHECK(in_place.internals().bytes == aligned.data());
+  CHECK(detail::ModelAccess::data(in_place).bytes == aligned.data());
   std::memmove(aligned.data() + 1, aligned.data(), blob.size());
   CHECK_THROWS_WITH_AS(Model::from_external_buffer(aligned.data() + 1, blob.size()), doctest::Contains("4-byte aligned"), Error);
 }

@@ -96,6 +96,22 @@ class ClassifyCli(unittest.TestCase):
             self.assert_clean_error(run(image), "--model is required")
             self.assert_clean_error(run("--model", MODEL, image, "--bogus"), "unknown option --bogus")
 
+    def test_non_finite_tensor_is_refused(self):
+        height, width = 8, 9
+        with tempfile.TemporaryDirectory() as tmp:
+            for value, name in ((float("nan"), "NaN"), (float("inf"), "+inf"), (float("-inf"), "-inf")):
+                with self.subTest(value=name):
+                    values = [0.5] * (3 * height * width)
+                    values[(1 * height + 2) * width + 3] = value  # channel 1, row 2, column 3
+                    values[-1] = float("nan")  # a later one: the first is named
+                    tensor = os.path.join(tmp, "bad.f32")
+                    with open(tensor, "wb") as f:
+                        f.write(struct.pack(f"<{len(values)}f", *values))
+                    result = run("--model", MODEL, "--tensor", tensor, "--shape", f"1,3,{height},{width}")
+                    self.assertEqual(result.returncode, 1, result.stderr)
+                    self.assert_clean_error(result, f"{tensor}: input tensor has a non-finite value ({name}) at "
+                                                    "channel 1, row 2, column 3")
+
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])

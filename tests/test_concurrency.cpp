@@ -10,8 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/mobileone.hpp>
+
+#include "support/blob_writer.hpp"
 
 using namespace mobileone;
 

@@ -5,13 +5,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/mobileone.hpp>
 
 #include "image_file.hpp"
+#include "support/blob_writer.hpp"
 #include "test_support.hpp"
 
 using namespace mobileone;
@@ -53,7 +54,8 @@ TEST_CASE("every image the fuzzer crashed stb_image with is refused with a clear
   std::size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(regression_dir("fuzz_image"))) files += entry.is_regular_file();
   CHECK(files == expected.size());  // a new regression input needs its line here
-  for (const auto& [file, fragment] : expected) {
+  for (const auto& entry : expected) {
+    const std::string file = entry.first, fragment = entry.second;
     CAPTURE(file);
     const std::string error = decode_error(testing::read_bytes(regression_dir("fuzz_image") + "/" + file));
     CHECK(error.rfind("input: ", 0) == 0);
@@ -143,6 +145,45 @@ TEST_CASE("a refused image leaves no input behind") {
   std::vector<std::uint8_t> strip(32768, 7);
   CHECK_THROWS_WITH_AS(context.set_input(ImageView{strip.data(), 32768, 1, 0, PixelFormat::gray8}),
                        doctest::Contains("aspect ratio"), Error);
+}
+
+TEST_CASE("a raw tensor with a NaN or infinity is refused, naming the first one, and leaves no input behind") {
+  const auto blob = random_model_blob(Architecture{"finite", 8, {1}, {16}, {0}, 3}, 10, 16);
+  Context context(Model::from_buffer(blob.data(), blob.size()), Options{1, Isa::scalar});
+  const int height = 5, width = 7;
+  const std::size_t count = std::size_t(3) * height * width;
+  const std::vector<float> finite(count, 0.25f);
+  const std::vector<float> want = context.run(finite.data(), 3, height, width);
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const struct {
+    float value;
+    const char* name;
+  } bad[] = {{nan, "NaN"}, {-nan, "NaN"}, {inf, "+inf"}, {-inf, "-inf"}};
+  for (const auto& b : bad) {
+    for (std::size_t at : {std::size_t(0), count - 1, std::size_t(width) * height + 2 * width + 3}) {
+      CAPTURE(b.name);
+      CAPTURE(at);
+      std::vector<float> input = finite;
+      if (at != count - 1) input[count - 1] = -inf;  // a later one too: the first is named
+      input[at] = b.value;
+      const std::string where = at == 0 ? "channel 0, row 0, column 0"
+                                : at == count - 1 ? "channel 2, row 4, column 6"
+                                                  : "channel 1, row 2, column 3";
+      const std::string message = "input tensor has a non-finite value (" + std::string(b.name) + ") at " + where;
+      CHECK_THROWS_WITH_AS(context.set_input(input.data(), 3, height, width), message.c_str(), Error);
+      CHECK_THROWS_WITH_AS(context.run(), "run() before set_input()", Error);
+      CHECK_THROWS_WITH_AS(context.run(input.data(), 3, height, width), doctest::Contains(where.c_str()), Error);
+      CHECK_THROWS_WITH_AS(context.run(), "run() before set_input()", Error);
+    }
+  }
+  // The largest finite values and subnormals are data like any other.
+  std::vector<float> extreme = finite;
+  extreme[0] = std::numeric_limits<float>::max();
+  extreme[1] = -std::numeric_limits<float>::max();
+  extreme[2] = std::numeric_limits<float>::denorm_min();
+  CHECK_NOTHROW(context.set_input(extreme.data(), 3, height, width));
+  const std::vector<float> got = context.run(finite.data(), 3, height, width);
+  CHECK(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
 }
 
 TEST_CASE("a tensor shared by two layers is refused: a small file cannot demand a packed copy per layer") {

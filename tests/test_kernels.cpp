@@ -18,10 +18,11 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <mobileone/blob_writer.hpp>
+#include "support/blob_writer.hpp"
 #include <mobileone/dispatch.hpp>
 #include <mobileone/mobileone.hpp>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 using namespace mobileone;
@@ -29,34 +30,11 @@ namespace k = mobileone::kernels;
 
 namespace {
 
-// ---- The kernel sets under test: the one place to add an ISA. --------------------------------------
-template <class Kernels_, Isa kIsa>
-struct KernelSet {
-  using Kernels = Kernels_;
-  static constexpr Isa isa = kIsa;
-};
-
-// clang-format off
-using KernelSets = std::tuple<KernelSet<k::RefKernels, Isa::scalar>
-#if defined(__x86_64__)
-                              , KernelSet<k::Avx2Kernels, Isa::avx2>
-                              , KernelSet<k::Avx512Kernels, Isa::avx512>
-#endif
-#if defined(__aarch64__)
-                              , KernelSet<k::NeonKernels, Isa::neon>
-#endif
-                              >;
-// clang-format on
-
-template <class Fn, class... Sets>
-void for_each_set_impl(const Fn& fn, std::tuple<Sets...>*) {
-  (fn(Sets{}), ...);
-}
-// fn(KernelSet{}) for every kernel set in KernelSets.
-template <class Fn>
-void for_each_set(const Fn& fn) {
-  for_each_set_impl(fn, static_cast<KernelSets*>(nullptr));
-}
+// ---- The kernel sets under test: the library's registry (dispatch.hpp), as a tuple for doctest. --------
+template <class... Sets>
+std::tuple<Sets...> as_tuple(detail::KernelSetList<Sets...>);
+using KernelSets = decltype(as_tuple(detail::KernelSets{}));
+using RefKernels = k::ref::F32Kernels;
 
 // ---- Helpers ------------------------------------------------------------------------------------------
 const int kChannels[] = {1, 3, 7, 15, 16, 17, 31, 33, 48, 63, 100};
@@ -165,7 +143,7 @@ void check_pointwise(const PointwiseCase& c) {
   CAPTURE(c.relu);
   const std::size_t panels = c.panels();
   const std::vector<float> got = c.template run<K>(0, c.pixels, 0, panels);
-  const std::vector<float> ref = c.template run<k::RefKernels>(0, c.pixels, 0, panels);
+  const std::vector<float> ref = c.template run<RefKernels>(0, c.pixels, 0, panels);
   Comparison vs_exact, vs_ref;
   for (std::size_t i = 0; i < got.size(); ++i) {
     const Exact& e = c.exact[i];
@@ -256,7 +234,7 @@ struct DepthwiseCase {
 struct ConvCase {
   int cin, cout, in_h, in_w, stride, out_h, out_w;
   bool relu;
-  std::vector<float> input, oihw, bias, packed;
+  std::vector<float> input, oihw, bias, taps, panels;  // weights packed in both stem layouts
   std::vector<Exact> exact;
 
   ConvCase(int ci, int co, int h, int w, int s, bool r, std::uint64_t seed)
@@ -271,8 +249,10 @@ struct ConvCase {
     input = random_vector(std::size_t(h) * std::size_t(w) * std::size_t(ci), seed);
     oihw = random_vector(std::size_t(co) * std::size_t(ci) * 9, seed + 1);
     bias = random_vector(std::size_t(co), seed + 2, -0.5f, 0.5f);
-    packed.resize(oihw.size());
-    k::pack_conv3x3_weights(oihw.data(), co, ci, packed.data());
+    taps.resize(k::conv3x3_packed_size(k::StemLayout::taps, co, ci));
+    k::pack_conv3x3_weights(oihw.data(), co, ci, taps.data());
+    panels.resize(k::conv3x3_packed_size(k::StemLayout::panels, co, ci));
+    k::pack_conv3x3_panels(oihw.data(), bias.data(), co, ci, panels.data());
     exact.resize(std::size_t(out_h) * std::size_t(out_w) * std::size_t(co));
     for (int oy = 0; oy < out_h; ++oy)
       for (int ox = 0; ox < out_w; ++ox)
@@ -290,15 +270,18 @@ struct ConvCase {
           exact[(std::size_t(oy) * std::size_t(out_w) + std::size_t(ox)) * std::size_t(co) + std::size_t(o)] = e;
         }
   }
-  k::Conv3x3Args args(std::vector<float>& out) const {
-    return {input.data(), in_h, in_w, cin, out.data(), out_h, out_w, cout, packed.data(), bias.data(), relu};
+  k::Conv3x3Args args(std::vector<float>& out, k::StemLayout layout) const {
+    if (layout == k::StemLayout::taps)
+      return {input.data(), in_h, in_w, cin, out.data(), out_h, out_w, cout, taps.data(), bias.data(), relu};
+    const float* padded_bias = panels.data() + k::pointwise_packed_size(cout, 9 * cin);
+    return {input.data(), in_h, in_w, cin, out.data(), out_h, out_w, cout, panels.data(), padded_bias, relu};
   }
   template <class K>
   void call(std::vector<float>& out, int r0, int r1) const {
     if (stride == 2)
-      K::template conv3x3<2>(args(out), r0, r1);
+      K::template conv3x3<2>(args(out, K::stem_layout), r0, r1);
     else
-      K::template conv3x3<1>(args(out), r0, r1);
+      K::template conv3x3<1>(args(out, K::stem_layout), r0, r1);
   }
   template <class K>
   std::vector<float> run(int r0, int r1) const {
@@ -313,7 +296,7 @@ struct ConvCase {
 template <class K, class Case>
 void check_rows(const Case& c, std::size_t row_floats) {
   const std::vector<float> got = c.template run<K>(0, c.out_h);
-  const std::vector<float> ref = c.template run<k::RefKernels>(0, c.out_h);
+  const std::vector<float> ref = c.template run<RefKernels>(0, c.out_h);
   Comparison vs_exact, vs_ref;
   for (std::size_t i = 0; i < got.size(); ++i) {
     vs_exact.check(got[i], relu_if(c.relu, c.exact[i].value), bound(c.exact[i]), i);
@@ -339,6 +322,23 @@ void check_rows(const Case& c, std::size_t row_floats) {
   CHECK(bitwise_equal(split, got));
 }
 
+// fn(stride, channels, height, width) for strides 1 and 2 x kChannels x kSides x `widths`; `seed` advances
+// after each shape.
+template <class Fn>
+void sweep_shapes(std::uint64_t& seed, const std::vector<int>& widths, const Fn& fn) {
+  for (int stride : {1, 2})
+    for (int channels : kChannels)
+      for (int h : kSides)
+        for (int w : widths) {
+          CAPTURE(stride);
+          CAPTURE(channels);
+          CAPTURE(h);
+          CAPTURE(w);
+          fn(stride, channels, h, w);
+          ++seed;
+        }
+}
+
 }  // namespace
 
 // ---- Test cases, instantiated for every kernel set ---------------------------------------------------------
@@ -347,7 +347,7 @@ TEST_CASE_TEMPLATE_DEFINE("pwconv1x1: every channel remainder, odd pixel counts,
                           pointwise_test) {
   using K = typename Set::Kernels;
   if (!isa_supported(Set::isa)) return;
-  CAPTURE(K::name);
+  CAPTURE(Set::name);
   std::uint64_t seed = 1;
   for (std::size_t pixels : {1, 5, 13, 49})
     for (int cin : kChannels)
@@ -366,20 +366,12 @@ TEST_CASE_TEMPLATE_DEFINE("dwconv3x3: stride 1 and 2, every channel remainder, o
                           depthwise_test) {
   using K = typename Set::Kernels;
   if (!isa_supported(Set::isa)) return;
-  CAPTURE(K::name);
+  CAPTURE(Set::name);
   std::uint64_t seed = 100;
-  for (int stride : {1, 2})
-    for (int channels : kChannels)
-      for (int h : kSides)
-        for (int w : kSides) {
-          const DepthwiseCase c(channels, h, w, stride, (seed & 1) != 0, seed);
-          ++seed;
-          CAPTURE(stride);
-          CAPTURE(channels);
-          CAPTURE(h);
-          CAPTURE(w);
-          check_rows<K>(c, std::size_t(c.out_w) * std::size_t(channels));
-        }
+  sweep_shapes(seed, std::vector<int>(std::begin(kSides), std::end(kSides)), [&](int stride, int channels, int h, int w) {
+    const DepthwiseCase c(channels, h, w, stride, (seed & 1) != 0, seed);
+    check_rows<K>(c, std::size_t(c.out_w) * std::size_t(channels));
+  });
   for (int stride : {1, 2}) {
     const DepthwiseCase c(256, 14, 14, stride, true, seed++);  // a real layer's shape
     check_rows<K>(c, std::size_t(c.out_w) * 256);
@@ -394,20 +386,12 @@ TEST_CASE_TEMPLATE_DEFINE("conv3x3 (stem): 3 input channels, stride 2 and 1, odd
                           conv_test) {
   using K = typename Set::Kernels;
   if (!isa_supported(Set::isa)) return;
-  CAPTURE(K::name);
+  CAPTURE(Set::name);
   std::uint64_t seed = 200;
-  for (int stride : {2, 1})
-    for (int cout : kChannels)
-      for (int h : kSides)
-        for (int w : {1, 2, 5, 13, 15}) {
-          const ConvCase c(3, cout, h, w, stride, (seed & 1) != 0, seed);
-          ++seed;
-          CAPTURE(stride);
-          CAPTURE(cout);
-          CAPTURE(h);
-          CAPTURE(w);
-          check_rows<K>(c, std::size_t(c.out_w) * std::size_t(cout));
-        }
+  sweep_shapes(seed, {1, 2, 5, 13, 15}, [&](int stride, int cout, int h, int w) {
+    const ConvCase c(3, cout, h, w, stride, (seed & 1) != 0, seed);
+    check_rows<K>(c, std::size_t(c.out_w) * std::size_t(cout));
+  });
   // The real stems (3 -> 48 / 64 at stride 2), long rows, and other input channel counts.
   for (const auto& shape : {std::array{3, 48, 40, 67}, {3, 64, 33, 80}, {1, 17, 9, 9}, {4, 33, 8, 11}, {8, 16, 5, 6}}) {
     const int cin = shape[0], cout = shape[1];
@@ -421,7 +405,7 @@ TEST_CASE_TEMPLATE_DEFINE("conv3x3 (stem): 3 input channels, stride 2 and 1, odd
 TEST_CASE_TEMPLATE_DEFINE("channel_mean: every channel remainder, channel sub-ranges, splits", Set, mean_test) {
   using K = typename Set::Kernels;
   if (!isa_supported(Set::isa)) return;
-  CAPTURE(K::name);
+  CAPTURE(Set::name);
   std::uint64_t seed = 300;
   for (std::size_t pixels : {1, 7, 49, 196})
     for (int channels : {1, 3, 7, 15, 16, 17, 31, 33, 48, 63, 100, 1024}) {
@@ -430,7 +414,7 @@ TEST_CASE_TEMPLATE_DEFINE("channel_mean: every channel remainder, channel sub-ra
       const std::vector<float> input = random_vector(pixels * std::size_t(channels), seed++, -1.f, 3.f);
       std::vector<float> got(std::size_t(channels), kSentinel), ref(got.size(), kSentinel);
       K::channel_mean({input.data(), pixels, channels, got.data()}, 0, channels);
-      k::RefKernels::channel_mean({input.data(), pixels, channels, ref.data()}, 0, channels);
+      RefKernels::channel_mean({input.data(), pixels, channels, ref.data()}, 0, channels);
       Comparison vs_exact, vs_ref;
       for (int c = 0; c < channels; ++c) {
         Exact e;
@@ -460,7 +444,7 @@ TEST_CASE_TEMPLATE_DEFINE("squeeze-excite: gate on every channel/hidden remainde
                           se_test) {
   using K = typename Set::Kernels;
   if (!isa_supported(Set::isa)) return;
-  CAPTURE(K::name);
+  CAPTURE(Set::name);
   std::uint64_t seed = 400;
   for (int channels : {1, 3, 7, 15, 16, 17, 31, 33, 48, 63, 100, 896})
     for (int hidden : {1, 3, 8, 17, 56}) {
@@ -527,7 +511,7 @@ TEST_CASE_TEMPLATE_DEFINE("squeeze-excite: gate on every channel/hidden remainde
 TEST_CASE_TEMPLATE_DEFINE("linear: every input/output remainder, output sub-ranges, splits", Set, linear_test) {
   using K = typename Set::Kernels;
   if (!isa_supported(Set::isa)) return;
-  CAPTURE(K::name);
+  CAPTURE(Set::name);
   std::uint64_t seed = 500;
   for (int in : {1, 3, 7, 15, 16, 17, 31, 33, 48, 63, 100, 1024})
     for (int out : {1, 3, 4, 5, 7, 17, 100}) {
@@ -539,7 +523,7 @@ TEST_CASE_TEMPLATE_DEFINE("linear: every input/output remainder, output sub-rang
       seed += 3;
       std::vector<float> got(std::size_t(out), kSentinel), ref(got.size(), kSentinel);
       K::linear({x.data(), in, got.data(), out, w.data(), b.data()}, 0, out);
-      k::RefKernels::linear({x.data(), in, ref.data(), out, w.data(), b.data()}, 0, out);
+      RefKernels::linear({x.data(), in, ref.data(), out, w.data(), b.data()}, 0, out);
       Comparison vs_exact, vs_ref;
       for (std::size_t o = 0; o < std::size_t(out); ++o) {
         Exact e = start(b[o]);
@@ -562,7 +546,103 @@ TEST_CASE_TEMPLATE_DEFINE("linear: every input/output remainder, output sub-rang
     }
 }
 
+template <class K, class = void>
+struct HasGemmTiles : std::false_type {};
+template <class K>
+struct HasGemmTiles<K, std::void_t<typename K::GemmTiles>> : std::true_type {};
+
+// The edges of the kernel set's own tiling (GemmTiles, gemm_blocking.hpp): rows per tile and output
+// channels per tile +-1, K around the chunk size (and several chunks), and pixel counts around a block.
+TEST_CASE_TEMPLATE_DEFINE("pwconv1x1: the tiling's own edges (tile rows, tile width, K chunk, pixel block +-1)", Set,
+                          tile_edges_test) {
+  using K = typename Set::Kernels;
+  if constexpr (HasGemmTiles<K>::value) {
+    if (!isa_supported(Set::isa)) return;
+    CAPTURE(Set::name);
+    using T = typename K::GemmTiles;
+    const int mr = T::kRows, nr = T::kPanels * k::kPanelWidth, chunk = int(T::kChunk);
+    std::vector<int> ks = {1, 3, 4, 5, 67};
+    if (chunk > 0) ks = {chunk - 1, chunk, chunk + 1, 2 * chunk + 3};
+    std::uint64_t seed = 900;
+    for (int pixels : {mr - 1, mr, mr + 1, 2 * mr + 1})
+      for (int cout : {nr - 1, nr, nr + 1, 2 * nr + 1})
+        for (int cin : ks)
+          if (pixels > 0) {
+            const bool relu = (++seed & 1) != 0;
+            check_pointwise<K>(PointwiseCase(std::size_t(pixels), cin, cout, relu, seed));
+          }
+    // A pixel block (about kBlockBytes of one K chunk of A, at least kMinBlockRows) and one row more.
+    const int cin = ks.back();
+    const std::size_t chunk_floats = chunk > 0 && cin > chunk ? std::size_t(chunk) : std::size_t(cin);
+    const std::size_t block = std::max<std::size_t>(T::kMinBlockRows, T::kBlockBytes / (chunk_floats * sizeof(float)) /
+                                                                          std::size_t(mr) * std::size_t(mr));
+    for (std::size_t pixels : {block, block + 1}) check_pointwise<K>(PointwiseCase(pixels, cin, nr + 1, true, seed++));
+  }
+}
+
+// 0 finite, 1 +inf, 2 -inf, 3 NaN.
+int fp_class(float v) { return std::isnan(v) ? 3 : std::isinf(v) ? (v > 0 ? 1 : 2) : 0; }
+
+// Every output's class (finite, +inf, -inf, NaN) equals the reference's: a NaN or an infinity in the input
+// propagates the same way on every ISA (ReLU keeps NaN; padding adds nothing, not 0 * inf).
+std::size_t class_mismatches(const std::vector<float>& got, const std::vector<float>& want) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) n += fp_class(got[i]) != fp_class(want[i]);
+  return n;
+}
+
+// Writes NaN, +inf and -inf into about one element in `stride` of v.
+void poison(std::vector<float>& v, std::size_t stride) {
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity()};
+  for (std::size_t i = 0, j = 0; i < v.size(); i += stride, ++j) v[i] = specials[j % 3];
+}
+
+TEST_CASE_TEMPLATE_DEFINE("non-finite inputs propagate as in the reference in every kernel family", Set, nonfinite_test) {
+  using K = typename Set::Kernels;
+  if (!isa_supported(Set::isa)) return;
+  CAPTURE(Set::name);
+  for (bool relu : {false, true}) {
+    CAPTURE(relu);
+    PointwiseCase pw(29, 37, 45, relu, 1000);
+    poison(pw.input, 97);
+    CHECK(class_mismatches(pw.template run<K>(0, pw.pixels, 0, pw.panels()),
+                           pw.template run<RefKernels>(0, pw.pixels, 0, pw.panels())) == 0);
+    for (int stride : {1, 2}) {
+      CAPTURE(stride);
+      DepthwiseCase dw(37, 9, 11, stride, relu, 1001);
+      poison(dw.input, 131);
+      CHECK(class_mismatches(dw.template run<K>(0, dw.out_h), dw.template run<RefKernels>(0, dw.out_h)) == 0);
+      ConvCase conv(3, 37, 13, 15, stride, relu, 1002);
+      poison(conv.input, 67);
+      CHECK(class_mismatches(conv.template run<K>(0, conv.out_h), conv.template run<RefKernels>(0, conv.out_h)) == 0);
+    }
+    std::vector<float> data = random_vector(7 * 37, 1003), gate = random_vector(37, 1004, 0.f, 1.f);
+    poison(data, 23);
+    std::vector<float> want = data;
+    K::scale_channels({data.data(), 37, gate.data(), relu}, 0, 7);
+    RefKernels::scale_channels({want.data(), 37, gate.data(), relu}, 0, 7);
+    CHECK(class_mismatches(data, want) == 0);
+  }
+  std::vector<float> input = random_vector(13 * 37, 1005);
+  poison(input, 41);
+  std::vector<float> got(37), want(37);
+  K::channel_mean({input.data(), 13, 37, got.data()}, 0, 37);
+  RefKernels::channel_mean({input.data(), 13, 37, want.data()}, 0, 37);
+  CHECK(class_mismatches(got, want) == 0);
+  for (std::size_t bad : {std::size_t(0), std::size_t(36)}) {  // a NaN in the body, an infinity in the tail
+    std::vector<float> x = random_vector(37, 1006), w = random_vector(9 * 37, 1007), b = random_vector(9, 1008);
+    x[bad] = bad == 0 ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+    std::vector<float> out(9), ref(9);
+    K::linear({x.data(), 37, out.data(), 9, w.data(), b.data()}, 0, 9);
+    RefKernels::linear({x.data(), 37, ref.data(), 9, w.data(), b.data()}, 0, 9);
+    CHECK(class_mismatches(out, ref) == 0);
+  }
+}
+
 TEST_CASE_TEMPLATE_APPLY(pointwise_test, KernelSets);
+TEST_CASE_TEMPLATE_APPLY(tile_edges_test, KernelSets);
+TEST_CASE_TEMPLATE_APPLY(nonfinite_test, KernelSets);
 TEST_CASE_TEMPLATE_APPLY(depthwise_test, KernelSets);
 TEST_CASE_TEMPLATE_APPLY(conv_test, KernelSets);
 TEST_CASE_TEMPLATE_APPLY(mean_test, KernelSets);
@@ -583,7 +663,7 @@ TEST_CASE("random S0..S4 on every kernel set match the scalar path; thread count
     double expected_max = 0.0;
     for (float v : expected) expected_max = std::max(expected_max, double(std::fabs(v)));
     REQUIRE(expected_max > 0.0);
-    for_each_set([&](auto set) {
+    detail::for_each_kernel_set([&](auto set) {
       using Set = decltype(set);
       if (Set::isa == Isa::scalar || !isa_supported(Set::isa)) return;
       CAPTURE(isa_name(Set::isa));

@@ -5,10 +5,10 @@
 
 #include <cstring>
 
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/mobileone.hpp>
 
 #include "naive_reference.hpp"
+#include "support/blob_writer.hpp"
 
 using namespace mobileone;
 
@@ -28,12 +28,6 @@ std::vector<float> random_input(int height, int width, std::uint64_t seed) {
   return x;
 }
 
-std::vector<Isa> runnable_isas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::neon})
-    if (isa_supported(isa)) isas.push_back(isa);
-  return isas;
-}
 
 void check_against_naive(const std::vector<unsigned char>& blob, int height, int width) {
   const Model model = Model::from_buffer(blob.data(), blob.size());
@@ -48,12 +42,9 @@ void check_against_naive(const std::vector<unsigned char>& blob, int height, int
     const int last = model.num_stages();
     const FeatureMap map = context.feature_map(last);
     const testing::NchwTensor& ref = expected.stage_outputs[std::size_t(last)];
-    std::vector<double> ours(ref.data.size());
-    for (int c = 0; c < ref.channels; ++c)
-      for (int y = 0; y < ref.height; ++y)
-        for (int x = 0; x < ref.width; ++x)
-          ours[(std::size_t(c) * ref.height + y) * ref.width + x] = map.data[(std::size_t(y) * map.width + x) * map.channels + c];
-    CHECK(testing::max_relative_difference(ours, ref.data) <= 1e-4);
+    REQUIRE(map.channels == ref.channels);
+    CHECK(testing::max_relative_difference(testing::nchw_values(map.data, map.height, map.width, map.channels),
+                                           ref.data) <= 1e-4);
   }
 }
 

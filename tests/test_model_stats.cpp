@@ -4,9 +4,8 @@
 
 #include <cmath>
 
-#include <mobileone/architecture.hpp>
-
 #include "model_stats.hpp"
+#include "support/architecture.hpp"
 
 namespace {
 

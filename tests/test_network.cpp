@@ -37,12 +37,6 @@ std::vector<LogitsCase> read_manifest() {
   return cases;
 }
 
-std::vector<Isa> runnable_isas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::neon})
-    if (isa_supported(isa)) isas.push_back(isa);
-  return isas;
-}
 
 // The expected top-5 class indices per image from reference/s0_top5.json.
 std::vector<int> reference_top5(const std::string& json, const std::string& image) {

@@ -2,21 +2,15 @@
 // independent naive reference: logits and every stage's feature map.
 #include <doctest/doctest.h>
 
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/mobileone.hpp>
 
 #include "naive_reference.hpp"
+#include "support/blob_writer.hpp"
 
 using namespace mobileone;
 
 namespace {
 
-std::vector<Isa> runnable_isas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::neon})
-    if (isa_supported(isa)) isas.push_back(isa);
-  return isas;
-}
 
 std::vector<float> random_input(int height, int width, std::uint64_t seed) {
   WeightRandom random(seed);
@@ -48,12 +42,8 @@ TEST_CASE("S0..S4 with random weights match the naive reference on every ISA") {
         REQUIRE(map.channels == ref.channels);
         REQUIRE(map.height == ref.height);
         REQUIRE(map.width == ref.width);
-        std::vector<double> ours(ref.data.size());
-        for (int c = 0; c < ref.channels; ++c)
-          for (int y = 0; y < ref.height; ++y)
-            for (int x = 0; x < ref.width; ++x)
-              ours[(std::size_t(c) * ref.height + y) * ref.width + x] = map.data[(std::size_t(y) * map.width + x) * map.channels + c];
-        CHECK(testing::max_relative_difference(ours, ref.data) <= 1e-4);
+        CHECK(testing::max_relative_difference(testing::nchw_values(map.data, map.height, map.width, map.channels),
+                                               ref.data) <= 1e-4);
       }
     }
   }

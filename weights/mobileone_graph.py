@@ -394,15 +394,28 @@ def _reparameterize(state: StateDict, block: Block, arch: Architecture):
     return sum(kernel for kernel, _ in branches), sum(bias for _, bias in branches)
 
 
+def _finite_float32(values: np.ndarray, what: str) -> np.ndarray:
+    """`values` as the blob stores them. check_tensors saw finite inputs, but a float64 value or a fused sum
+    beyond float32's range (a huge BN weight over a zero running_var) would be stored as inf: refused."""
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below as one line, not as a warning
+        result = values.astype(np.float32)
+    if not np.isfinite(result).all():
+        raise ArchitectureError(f"{what} is not finite in float32 (a value beyond +-3.4e38, or NaN)")
+    return result
+
+
 def _f32(state: StateDict, key: str) -> np.ndarray:
-    return state.tensors[key].astype(np.float32)
+    return _finite_float32(state.tensors[key], f"'{state.display(key)}'")
 
 
 def _fused_convolution(state: StateDict, block: Block, arch: Architecture):
     if arch.fused:
         return _f32(state, f"{block.name}.reparam_conv.weight"), _f32(state, f"{block.name}.reparam_conv.bias")
-    weight, bias = _reparameterize(state, block, arch)
-    return weight.astype(np.float32), bias.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # float64 overflow gives inf or NaN, refused below
+        weight, bias = _reparameterize(state, block, arch)
+    what = "'{}' (fused from the train-time branches)"
+    return (_finite_float32(weight, what.format(state.display(f"{block.name}.reparam_conv.weight"))),
+            _finite_float32(bias, what.format(state.display(f"{block.name}.reparam_conv.bias"))))
 
 
 def fused_layers(state: StateDict, arch: Architecture) -> list:

@@ -13,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/mobileone.hpp>
+
+#include "support/blob_writer.hpp"
 
 namespace {
 

@@ -12,10 +12,7 @@ let package = Package(
         .executable(name: "mobileone-classify", targets: ["mobileone-classify"]),
     ],
     targets: [
-        .target(
-            name: "CMobileOne",
-            cxxSettings: [.headerSearchPath(".")]  // the kernels/ link, for the engine's #include "kernels/..."
-        ),
+        .target(name: "CMobileOne"),
         .target(name: "MobileOne", dependencies: ["CMobileOne"]),
         .executableTarget(name: "mobileone-classify", dependencies: ["MobileOne"]),
     ],

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -257,6 +258,18 @@ class BlobReader {
         fail(named + ": data at offset " + std::to_string(offset) + " (+" + std::to_string(byte_size) +
              " bytes) lies outside the data section");
       t.data = reinterpret_cast<const float*>(bytes_ + offset);
+      // A NaN or infinite weight would only surface as NaN logits: refuse it here, with its place. (The
+      // exponent bits, so that the check holds under -ffast-math too.)
+      const auto non_finite = [&](std::uint64_t e) {
+        std::uint32_t bits;
+        std::memcpy(&bits, bytes_ + offset + 4 * e, 4);
+        return (bits & 0x7f800000u) == 0x7f800000u;
+      };
+      bool any = false;  // a branch-free pass first (it vectorizes), the position only on failure
+      for (std::uint64_t e = 0; e < elements; ++e) any |= non_finite(e);
+      for (std::uint64_t e = 0; any && e < elements; ++e)
+        if (non_finite(e))
+          fail(named + ": element " + std::to_string(e) + " is " + (std::isnan(t.data[e]) ? "NaN" : "infinite"));
     }
   }
 

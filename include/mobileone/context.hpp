@@ -8,10 +8,13 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
+#include <ratio>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "detail/aligned_buffer.hpp"
@@ -65,6 +68,9 @@ class Context {
   explicit Context(Model model, Options options = {})
       : model_(std::move(model)),
         isa_(resolve_isa(options.isa)),
+        packed_(&detail::with_kernel_set(isa_, precision_, [&](auto kernels) -> const detail::PackedWeights& {
+          return detail::packed_weights(detail::ModelAccess::data(model_), decltype(kernels)::stem_layout);
+        })),
         pool_(checked_thread_count(options.threads)),
         profile_(options.profile),
         max_workspace_bytes_(options.max_workspace_bytes) {
@@ -77,6 +83,7 @@ class Context {
 
   const Model& model() const { return model_; }
   Isa isa() const { return isa_; }
+  Precision precision() const { return precision_; }
   int threads() const { return pool_.threads(); }
 
   // Loads a [1][channels][height][width] float tensor as the input (no preprocessing).
@@ -89,8 +96,29 @@ class Context {
     prepare(height, width);
     float* in = input_nhwc();
     const std::size_t plane = std::size_t(height) * std::size_t(width);
+    // A NaN or infinity would reach every logit (and leave top_k() an arbitrary order): refused, naming the
+    // first one. Tested on the bits inside the copy, so no second pass, and immune to a caller's -ffast-math.
+    auto bits = [](float v) {
+      std::uint32_t b;
+      std::memcpy(&b, &v, sizeof b);
+      return b;
+    };
+    std::uint32_t non_finite = 0;
     for (std::size_t p = 0; p < plane; ++p)
-      for (int c = 0; c < channels; ++c) in[p * std::size_t(channels) + std::size_t(c)] = nchw[std::size_t(c) * plane + p];
+      for (int c = 0; c < channels; ++c) {
+        const float v = nchw[std::size_t(c) * plane + p];
+        in[p * std::size_t(channels) + std::size_t(c)] = v;
+        non_finite |= std::uint32_t((bits(v) & 0x7f800000u) == 0x7f800000u);
+      }
+    if (non_finite != 0) {
+      std::size_t i = 0;  // the first in NCHW order
+      while ((bits(nchw[i]) & 0x7f800000u) != 0x7f800000u) ++i;
+      const std::uint32_t b = bits(nchw[i]);
+      const char* what = (b & 0x007fffffu) != 0 ? "NaN" : (b >> 31) != 0 ? "-inf" : "+inf";
+      throw Error(std::string("input tensor has a non-finite value (") + what + ") at channel " +
+                  std::to_string(i / plane) + ", row " + std::to_string(i % plane / std::size_t(width)) + ", column " +
+                  std::to_string(i % std::size_t(width)));
+    }
     has_input_ = true;
   }
 
@@ -160,7 +188,7 @@ class Context {
     if (index >= model_.layers().size())
       throw Error("layer " + std::to_string(index) + " does not exist (the model has " +
                   std::to_string(model_.layers().size()) + ")");
-    detail::with_kernel_set(isa_, [&](auto kernel_set) { run_step<decltype(kernel_set)>(index); });
+    detail::with_kernel_set(isa_, precision_, [&](auto kernels) { run_step<decltype(kernels)>(index); });
   }
 
   // Per-layer wall time of the last run when Options::profile is on (index = layer index).
@@ -197,7 +225,7 @@ class Context {
     // offsets describe a workspace it does not have.
     planned_height_ = planned_width_ = 0;
     has_input_ = has_run_ = false;
-    const auto& layers = model_.internals().layers;
+    const auto& layers = packed_->layers;
     const std::size_t n = layers.size();
     // Sizes in 64 bits whatever size_t is (32-bit ARM): <= 2^14 x 2^14 x 2^16 floats per buffer and a few
     // thousand buffers cannot overflow, and the total is checked against the limit before any allocation.
@@ -277,14 +305,14 @@ class Context {
   }
 
   void forward() {
-    detail::with_kernel_set(isa_, [&](auto kernel_set) { forward_with<decltype(kernel_set)>(); });
+    detail::with_kernel_set(isa_, precision_, [&](auto kernels) { forward_with<decltype(kernels)>(); });
     finish_results();
     has_run_ = true;
   }
 
   template <class K>
   void forward_with() {
-    const std::size_t n = model_.internals().layers.size();
+    const std::size_t n = packed_->layers.size();
     for (std::size_t i = 0; i < n; ++i) {
       if (!profile_) {
         run_step<K>(i);
@@ -298,7 +326,7 @@ class Context {
 
   template <class K>
   void run_step(std::size_t i) {
-    const auto& layers = model_.internals().layers;
+    const auto& layers = packed_->layers;
     float* base = arena_.data();
     const detail::LayerScratch scratch{base + mean_offset_, base + hidden_offset_, base + gate_offset_};
     const PlannedStep& p = steps_[i];
@@ -320,6 +348,8 @@ class Context {
 
   Model model_;
   Isa isa_;
+  Precision precision_ = Precision::fp32;
+  const detail::PackedWeights* packed_;  // owned by model_, in the layouts of this context's kernel set
   detail::ThreadPool pool_;
   bool profile_;
   std::size_t max_workspace_bytes_;

@@ -1,4 +1,4 @@
-// The layers of the fused graph, templated on a kernel set (kernels/kernel_set_*.hpp). A layer splits its
+// The layers of the fused graph, templated on a kernel set (kernels/kernel_set.hpp). A layer splits its
 // output into independent tasks for the thread pool and calls its kernel family on each; the kernels do
 // the arithmetic. Splits never change how an output element is computed, so any thread count gives
 // bitwise-identical results.
@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "detail/thread_pool.hpp"
 #include "kernels/kernel_args.hpp"
@@ -41,17 +42,24 @@ inline std::size_t task_target(const ThreadPool& pool) {
   return pool.threads() == 1 ? 1 : std::size_t(pool.threads()) * kTasksPerThread;
 }
 
+// The 3x3 convolutions (stem, depthwise) split output rows between tasks; run(args, r0, r1, stride tag)
+// calls the kernel for the layer's stride.
+template <class Args, class Run>
+void run_rows(const LayerStep& s, const Args& args, ThreadPool& pool, const Run& run) {
+  parallel_chunks(pool, std::size_t(s.out_height), task_target(pool), [&](std::size_t r0, std::size_t r1) {
+    if (s.layer->desc.stride == 2)
+      run(args, int(r0), int(r1), std::integral_constant<int, 2>{});
+    else
+      run(args, int(r0), int(r1), std::integral_constant<int, 1>{});
+  });
+}
+
 template <class K>
 void run_conv3x3(const LayerStep& s, ThreadPool& pool) {
   const LayerDesc& d = s.layer->desc;
   const kernels::Conv3x3Args args{s.input,        s.in_height,        s.in_width,  d.in_channels, s.output, s.out_height,
                                   s.out_width,    d.out_channels,     s.layer->weights, s.layer->bias, d.relu};
-  parallel_chunks(pool, std::size_t(s.out_height), task_target(pool), [&](std::size_t r0, std::size_t r1) {
-    if (d.stride == 2)
-      K::template conv3x3<2>(args, int(r0), int(r1));
-    else
-      K::template conv3x3<1>(args, int(r0), int(r1));
-  });
+  run_rows(s, args, pool, [](const auto& a, int r0, int r1, auto stride) { K::template conv3x3<stride()>(a, r0, r1); });
 }
 
 template <class K>
@@ -59,12 +67,7 @@ void run_dwconv3x3(const LayerStep& s, ThreadPool& pool) {
   const LayerDesc& d = s.layer->desc;
   const kernels::DepthwiseArgs args{s.input,     s.in_height,      s.in_width,     d.in_channels, s.output,
                                     s.out_height, s.out_width,     s.layer->weights, s.layer->bias, d.relu};
-  parallel_chunks(pool, std::size_t(s.out_height), task_target(pool), [&](std::size_t r0, std::size_t r1) {
-    if (d.stride == 2)
-      K::template dwconv3x3<2>(args, int(r0), int(r1));
-    else
-      K::template dwconv3x3<1>(args, int(r0), int(r1));
-  });
+  run_rows(s, args, pool, [](const auto& a, int r0, int r1, auto stride) { K::template dwconv3x3<stride()>(a, r0, r1); });
 }
 
 template <class K>

@@ -144,7 +144,7 @@ typedef struct mobileone_context_options {
     mobileone_isa isa; /* MOBILEONE_ISA_AUTO unless a test or benchmark must force one */
 } mobileone_context_options;
 
-#define MOBILEONE_MAX_THREADS 64
+#define MOBILEONE_MAX_THREADS 1024
 
 typedef struct mobileone_prediction {
     int32_t class_index;

@@ -17,7 +17,9 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "mobileone.h"
@@ -25,6 +27,9 @@
 #include "yuv.hpp"
 
 namespace mobileone::capi {
+
+// The C header cannot include the C++ one: the two limits are kept equal here.
+static_assert(MOBILEONE_MAX_THREADS == kMaxThreads, "MOBILEONE_MAX_THREADS (mobileone.h) != mobileone::kMaxThreads");
 
 inline constexpr std::size_t kMaxModelFileBytes = std::size_t(1) << 30;
 

@@ -4,20 +4,27 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "kernels/pack.hpp"  // kernels/ sits beside this header once installed; see CMakeLists.txt
+#include "kernels/pack.hpp"
 #include "blob.hpp"
 #include "detail/aligned_buffer.hpp"
 #include "error.hpp"
 
 namespace mobileone {
 
+class Model;
+
 namespace detail {
+
+struct ModelAccess;
 
 // A layer ready to run: the blob's description plus pointers to weights in the kernels' layouts.
 struct PackedLayer {
@@ -28,18 +35,28 @@ struct PackedLayer {
   const float* bias2 = nullptr;     // se expand
 };
 
+// Weights in the layouts of one family of kernel sets (one StemLayout), packed once and shared by every
+// Context that runs them.
+struct PackedWeights {
+  AlignedBuffer<float> floats;
+  std::vector<PackedLayer> layers;
+};
+
+inline constexpr std::size_t kStemLayouts = 2;  // kernels::StemLayout::taps, panels
+
 struct ModelData {
   AlignedBuffer<unsigned char> owned_bytes;  // empty when the caller's buffer is used in place
   const unsigned char* bytes = nullptr;
   std::size_t size = 0;
   BlobView blob;
-  AlignedBuffer<float> packed;
-  std::vector<PackedLayer> layers;
+  // Packed on first use by a Context (most processes run one kernel set), then immutable.
+  mutable std::once_flag packed_once[kStemLayouts];
+  mutable std::unique_ptr<const PackedWeights> packed[kStemLayouts];
 };
 
-inline std::size_t packed_floats(const LayerDesc& l) {
+inline std::size_t packed_floats(const LayerDesc& l, kernels::StemLayout stem) {
   switch (l.kind) {
-    case LayerKind::conv3x3: return std::size_t(9) * std::size_t(l.in_channels) * std::size_t(l.out_channels);
+    case LayerKind::conv3x3: return kernels::conv3x3_packed_size(stem, l.out_channels, l.in_channels);
     case LayerKind::dwconv3x3: return std::size_t(9) * std::size_t(l.out_channels);
     case LayerKind::pwconv1x1:
       return kernels::pointwise_packed_size(l.out_channels, l.in_channels) +
@@ -54,23 +71,28 @@ inline std::size_t round_to_alignment(std::size_t floats) {
   return (floats + per_line - 1) / per_line * per_line;
 }
 
-inline void pack_model(ModelData& m) {
+inline std::unique_ptr<const PackedWeights> pack_model(const BlobView& blob, kernels::StemLayout stem) {
+  auto packed = std::make_unique<PackedWeights>();
   std::size_t total = 0;
-  for (const LayerDesc& l : m.blob.layers) total += round_to_alignment(packed_floats(l));
-  m.packed.resize_discard(total);
-  float* cursor = m.packed.data();
-  m.layers.clear();
-  m.layers.reserve(m.blob.layers.size());
-  for (const LayerDesc& l : m.blob.layers) {
+  for (const LayerDesc& l : blob.layers) total += round_to_alignment(packed_floats(l, stem));
+  packed->floats.resize_discard(total);
+  float* cursor = packed->floats.data();
+  packed->layers.reserve(blob.layers.size());
+  for (const LayerDesc& l : blob.layers) {
     PackedLayer p;
     p.desc = l;
     const float* w = l.tensors[0].data;
     const float* b = l.tensors[1].data;
     switch (l.kind) {
       case LayerKind::conv3x3:
-        kernels::pack_conv3x3_weights(w, l.out_channels, l.in_channels, cursor);
         p.weights = cursor;
-        p.bias = b;
+        if (stem == kernels::StemLayout::taps) {
+          kernels::pack_conv3x3_weights(w, l.out_channels, l.in_channels, cursor);
+          p.bias = b;
+        } else {
+          kernels::pack_conv3x3_panels(w, b, l.out_channels, l.in_channels, cursor);
+          p.bias = cursor + kernels::pointwise_packed_size(l.out_channels, 9 * l.in_channels);
+        }
         break;
       case LayerKind::dwconv3x3:
         kernels::pack_dwconv3x3_weights(w, l.out_channels, cursor);
@@ -97,14 +119,21 @@ inline void pack_model(ModelData& m) {
         p.bias = b;
         break;
     }
-    cursor += round_to_alignment(packed_floats(l));
-    m.layers.push_back(p);
+    cursor += round_to_alignment(packed_floats(l, stem));
+    packed->layers.push_back(p);
   }
+  return packed;
+}
+
+// The weights packed for `stem`, packing them on the first call (thread-safe).
+inline const PackedWeights& packed_weights(const ModelData& m, kernels::StemLayout stem) {
+  const std::size_t i = std::size_t(stem);
+  std::call_once(m.packed_once[i], [&] { m.packed[i] = pack_model(m.blob, stem); });
+  return *m.packed[i];
 }
 
 inline std::shared_ptr<const ModelData> finish_load(std::shared_ptr<ModelData> m) {
   m->blob = parse_blob(m->bytes, m->size);
-  pack_model(*m);
   return m;
 }
 
@@ -159,15 +188,29 @@ class Model {
   const std::vector<std::string_view>& labels() const { return data_->blob.labels; }
   int num_classes() const { return int(data_->blob.labels.size()); }
   int num_stages() const { return data_->blob.num_stages; }
-  std::size_t packed_weight_bytes() const { return data_->packed.size() * sizeof(float); }
+  // Weights packed so far: one copy per kernel-set layout some Context has used (usually one).
+  std::size_t packed_weight_bytes() const {
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < detail::kStemLayouts; ++i)
+      if (data_->packed[i]) bytes += data_->packed[i]->floats.size() * sizeof(float);
+    return bytes;
+  }
   std::size_t blob_bytes() const { return data_->size; }
 
-  const detail::ModelData& internals() const { return *data_; }
 
  private:
   explicit Model(std::shared_ptr<const detail::ModelData> data) : data_(std::move(data)) {}
   std::shared_ptr<const detail::ModelData> data_;
-  friend class Context;
+  friend struct detail::ModelAccess;
 };
+
+namespace detail {
+
+// The engine's (and the tests' and benchmarks') way to a Model's blob view and packed weights.
+struct ModelAccess {
+  static const ModelData& data(const Model& model) { return *model.data_; }
+};
+
+}  // namespace detail
 
 }  // namespace mobileone

@@ -550,13 +550,40 @@ class ArchitectureRejectionTest(ConverterTestCase):
         def float_counter(state):
             state["stage0.rbr_scale.bn.num_batches_tracked"] = torch.tensor(1.0)
 
+        def infinite_variance(state):
+            state["stage1.1.rbr_skip.running_var"][2] = float("inf")
+
         cases = {nan: "'stage2.1.rbr_conv.1.conv.weight' holds NaN or infinite values",
+                 infinite_variance: "'stage1.1.rbr_skip.running_var' holds NaN or infinite values",
                  integer: "'stage0.rbr_conv.0.bn.weight': expected a floating-point tensor, found int64",
                  negative_variance: "'stage1.1.rbr_skip.running_var': a running variance is negative",
                  float_counter: "expected an integer counter, found float32"}
         for edit, fragment in cases.items():
             with self.subTest(edit=edit.__name__):
                 self.assert_rejected(self.modified(edit), fragment)
+
+    def test_fused_checkpoint_with_nan_is_refused(self):
+        def nan(state):
+            state["stage4.1.se.expand.bias"][1] = float("nan")
+        self.assert_rejected(self.modified(nan, fused=True), "'stage4.1.se.expand.bias' holds NaN or infinite values")
+
+    def test_weights_beyond_float32_are_refused(self):
+        """Finite in the checkpoint, infinite as the blob's float32: refused, naming the tensor, nothing written."""
+        def huge_scale(state):  # 3e38 / sqrt(0 + eps) ~ 1e41: fused from finite float32 values
+            state["stage2.1.rbr_conv.1.bn.weight"][0] = 3e38
+            state["stage2.1.rbr_conv.1.bn.running_var"][0] = 0.0
+
+        def huge_float64(state):
+            state["linear.weight"] = state["linear.weight"].double()
+            state["linear.weight"][2, 5] = 1e300
+
+        cases = [(huge_scale, False, "'stage2.1.reparam_conv.weight' (fused from the train-time branches) is not "
+                                     "finite in float32"),
+                 (huge_float64, False, "'linear.weight' is not finite in float32"),
+                 (huge_float64, True, "'linear.weight' is not finite in float32")]
+        for edit, fused, fragment in cases:
+            with self.subTest(edit=edit.__name__, fused=fused):
+                self.assert_rejected(self.modified(edit, fused=fused), fragment)
 
     def test_not_a_mobileone(self):
         self.assert_rejected(self.save({"conv1.weight": torch.zeros(3)}, "resnet.pth"),

@@ -19,10 +19,10 @@
 #include <thread>
 #include <vector>
 
-#include <mobileone/blob_writer.hpp>
 #include <mobileone/mobileone.h>
 
 #include "image_file.hpp"
+#include "support/blob_writer.hpp"
 #include "test_support.hpp"
 
 using namespace mobileone;
@@ -487,6 +487,20 @@ TEST_CASE("NULL pointers, bad counts and options are refused") {
   expect_error(mobileone_model_create_from_external_buffer(nullptr, 10, &no_model), MOBILEONE_ERROR_INVALID_ARGUMENT, "data is NULL");
   mobileone_model_destroy(nullptr);
   mobileone_context_destroy(nullptr);
+}
+
+TEST_CASE("the C API takes as many threads as the C++ engine") {
+  const ModelHandle model = load_tiny_model();
+  const PackedImage rgb = pack(chelsea().view(), MOBILEONE_PIXEL_FORMAT_RGB888, 0);
+  std::vector<float> logits[2];
+  // 65 is beyond the C header's former limit of 64; results do not depend on the thread count.
+  for (int32_t threads : {1, 65}) {
+    const ContextHandle context = make_context(model.get(), {threads, MOBILEONE_ISA_AUTO});
+    const mobileone_status status = mobileone_context_run(context.get(), &rgb.image, nullptr);
+    REQUIRE_MESSAGE(status == MOBILEONE_OK, mobileone_last_error_message());
+    logits[threads == 1 ? 0 : 1] = logits_of(context.get());
+  }
+  CHECK(std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)) == 0);
 }
 
 TEST_CASE("missing, corrupt, truncated and misaligned models are refused") {

@@ -1,13 +1,13 @@
-// Per-channel mean over all pixels (global average pool, squeeze-excite's squeeze), written once over a
-// vector-traits type for both x86 ISAs. NO include guard on purpose: channel_mean_avx2.hpp and
-// channel_mean_avx512.hpp include it once each inside their namespace (see pwconv1x1_x86.hpp).
+// Per-channel mean over all pixels (global average pool, squeeze-excite's squeeze), written once over the
+// vector traits of every SIMD ISA. NO include guard on purpose: simd_instantiate.hpp includes it once per
+// ISA, inside that ISA's namespace.
 //
-// Each lane sums its channel over pixels in order, as the reference does, then divides by the count:
-// the same operations as the scalar reference, so the same result. Four vectors of channels go at once
-// for four independent add chains.
+// Each lane sums its channel over pixels in order, as the reference does, then divides by the count: the
+// same operations as the scalar reference, so the same result. Tuning::kMeanVectors vectors of channels go
+// at once, enough independent add chains to cover the add latency on the ISA's pipes.
 
 #if !defined(MOBILEONE_SIMD_NS) || !defined(MOBILEONE_SIMD_TARGET)
-#error "include channel_mean_avx2.hpp or channel_mean_avx512.hpp, not this file"
+#error "include kernels/registry.hpp, not this file"
 #endif
 
 #include <cstddef>
@@ -22,14 +22,14 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void channel_mean_block(const Channe
   constexpr int W = Vec::kWidth;
   const std::size_t channels = std::size_t(a.channels);
   V sum[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) sum[v] = Vec::zero();
   const float* in = a.input + c;
   for (std::size_t p = 0; p < a.pixels; ++p, in += channels)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) sum[v] = Vec::add(sum[v], Tail ? Vec::load_partial(in, n) : Vec::load(in + v * W));
   const V count = Vec::set1(float(a.pixels));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) {
     const V mean = Vec::div(sum[v], count);
     if (Tail)
@@ -41,9 +41,9 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void channel_mean_block(const Channe
 
 // Channels [channel_begin, channel_end).
 MOBILEONE_SIMD_TARGET inline void channel_mean(const ChannelMeanArgs& a, int channel_begin, int channel_end) {
-  constexpr int W = Vec::kWidth;
+  constexpr int W = Vec::kWidth, NV = Tuning::kMeanVectors;
   int c = channel_begin;
-  for (; c + 4 * W <= channel_end; c += 4 * W) channel_mean_block<4, false>(a, c, 4 * W);
+  for (; c + NV * W <= channel_end; c += NV * W) channel_mean_block<NV, false>(a, c, NV * W);
   for (; c + W <= channel_end; c += W) channel_mean_block<1, false>(a, c, W);
   if (c < channel_end) channel_mean_block<1, true>(a, c, channel_end - c);
 }

@@ -8,9 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <mobileone/blob.hpp>
+#include <mobileone/detail/crc32.hpp>
+
 #include "architecture.hpp"
-#include "blob.hpp"
-#include "detail/crc32.hpp"
 
 namespace mobileone {
 

@@ -3,13 +3,16 @@
 // file) and to count MACs and parameters.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "blob.hpp"
-#include "error.hpp"
-#include "kernels/kernel_args.hpp"
+#include <mobileone/blob.hpp>
+#include <mobileone/error.hpp>
+#include <mobileone/kernels/kernel_args.hpp>
 
 namespace mobileone {
 
@@ -52,6 +55,9 @@ inline std::vector<LayerDesc> architecture_layers(const Architecture& arch) {
     d.hidden = hidden;
     layers.push_back(d);
   };
+  // Apple's SEBlock reduces to int(C * 0.0625) channels: 0 below 16 channels, a model PyTorch cannot run and
+  // the blob validator refuses. At least 1 here, as tests/fixtures/make_variants.py does.
+  auto se_hidden = [](int c) { return std::max(1, int(c * 0.0625)); };
   add(LayerKind::conv3x3, 3, arch.stem_channels, 2, 0, 0);
   int channels = arch.stem_channels;
   const int stages = int(arch.stage_units.size());
@@ -59,16 +65,15 @@ inline std::vector<LayerDesc> architecture_layers(const Architecture& arch) {
     const int units = arch.stage_units[std::size_t(s)], out = arch.stage_channels[std::size_t(s)];
     for (int unit = 0; unit < units; ++unit) {
       const bool se = unit >= units - arch.se_units[std::size_t(s)];
-      const int hidden = int(out * 0.0625);
       add(LayerKind::dwconv3x3, channels, channels, unit == 0 ? 2 : 1, s + 1, 2 * unit);
       if (se) {
         layers.back().relu = false;
-        add(LayerKind::squeeze_excite, channels, channels, 1, s + 1, 2 * unit, int(channels * 0.0625));
+        add(LayerKind::squeeze_excite, channels, channels, 1, s + 1, 2 * unit, se_hidden(channels));
       }
       add(LayerKind::pwconv1x1, channels, out, 1, s + 1, 2 * unit + 1);
       if (se) {
         layers.back().relu = false;
-        add(LayerKind::squeeze_excite, out, out, 1, s + 1, 2 * unit + 1, hidden);
+        add(LayerKind::squeeze_excite, out, out, 1, s + 1, 2 * unit + 1, se_hidden(out));
       }
       channels = out;
     }

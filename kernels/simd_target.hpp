@@ -1,0 +1,20 @@
+// Per-function ISA targets. The x86 build uses no -mavx2/-march flags, so one binary runs on any x86-64:
+// each SIMD function carries its ISA as a target attribute and is only called after the run-time CPUID
+// check (isa.hpp). Everything is inline or a template, and each ISA's code lives in its own namespace
+// (kernels::avx2, kernels::avx512, kernels::neon), so there is no ODR clash between ISAs. AArch64 always
+// has NEON: its kernels need no attribute.
+#pragma once
+
+#if defined(__x86_64__)
+#define MOBILEONE_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define MOBILEONE_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#endif
+#define MOBILEONE_TARGET_NEON
+#define MOBILEONE_TARGET_SCALAR
+
+// Vector helpers must be inlined into their callers (which carry the same target), never called.
+#if defined(__GNUC__) || defined(__clang__)
+#define MOBILEONE_SIMD_INLINE inline __attribute__((always_inline))
+#else
+#define MOBILEONE_SIMD_INLINE inline
+#endif
