@@ -79,4 +79,11 @@ inline bool take_flag(const std::string& arg, const char* name, std::string& val
   return true;
 }
 
+// --peak_gmacs=G: a positive number, recorded as the peak's source.
+inline PeakSetting parse_peak_flag(const std::string& value) {
+  const double peak = std::strtod(value.c_str(), nullptr);
+  if (!(peak > 0)) throw Error("--peak_gmacs expects a positive number, got '" + value + "'");
+  return {peak, "--peak_gmacs"};
+}
+
 }  // namespace mobileone::bench

@@ -70,9 +70,7 @@ std::vector<std::string> parse_arguments(int argc, char** argv, Settings& s) {
     } else if (bench::take_flag(arg, "seed", v)) {
       s.seed = std::strtoull(v.c_str(), nullptr, 10);
     } else if (bench::take_flag(arg, "peak_gmacs", v)) {
-      const double peak = std::strtod(v.c_str(), nullptr);
-      if (!(peak > 0)) throw mobileone::Error("--peak_gmacs expects a positive number, got '" + v + "'");
-      s.peak = {peak, "--peak_gmacs"};
+      s.peak = bench::parse_peak_flag(v);
     } else {
       rest.push_back(arg);
     }

@@ -79,9 +79,7 @@ std::vector<std::string> parse_arguments(int argc, char** argv, Settings& s) {
     } else if (mobileone::bench::take_flag(arg, "seed", v)) {
       s.seed = std::strtoull(v.c_str(), nullptr, 10);
     } else if (mobileone::bench::take_flag(arg, "peak_gmacs", v)) {
-      const double peak = std::strtod(v.c_str(), nullptr);
-      if (!(peak > 0)) throw mobileone::Error("--peak_gmacs expects a positive number, got '" + v + "'");
-      s.peak = {peak, "--peak_gmacs"};
+      s.peak = mobileone::bench::parse_peak_flag(v);
     } else {
       if (arg.rfind("--benchmark_repetitions", 0) == 0) has_repetitions = true;
       if (arg.rfind("--benchmark_report_aggregates_only", 0) == 0 ||

@@ -90,9 +90,7 @@ std::vector<std::string> setup(int argc, char** argv, Settings& settings) {
     if (bench::take_flag(arg, "k", v)) {
       settings.k = positive_int("--k", v);
     } else if (bench::take_flag(arg, "peak_gmacs", v)) {
-      const double peak = std::strtod(v.c_str(), nullptr);
-      if (!(peak > 0)) throw mobileone::Error("--peak_gmacs expects a positive number, got '" + v + "'");
-      settings.peak = {peak, "--peak_gmacs"};
+      settings.peak = bench::parse_peak_flag(v);
     } else {
       rest.push_back(arg);
     }

@@ -66,7 +66,6 @@ inline NetworkLatency measure_network(const Model& model, const std::string& nam
   const ModelStats stats = model_stats(model.layers(), height, width);
   result.macs = stats.macs;
   result.params = stats.params;
-  result.packed_weight_bytes = model.packed_weight_bytes();
   const std::vector<float> input = random_input(height, width);
 
   Options options;
@@ -76,6 +75,7 @@ inline NetworkLatency measure_network(const Model& model, const std::string& nam
     Context context(model, options);
     result.isa = context.isa();
     result.threads = context.threads();
+    result.packed_weight_bytes = context.packed_weight_bytes();
     context.set_input(input.data(), 3, height, width);
     result.workspace_bytes = context.workspace_bytes();
     auto start = std::chrono::steady_clock::now();

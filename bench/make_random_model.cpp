@@ -12,6 +12,7 @@
 
 #include "support/architecture.hpp"
 #include "support/blob_writer.hpp"
+#include "support/tool_main.hpp"
 
 #include "bench_common.hpp"
 #include "model_stats.hpp"
@@ -83,11 +84,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "mobileone-make-model: error: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return mobileone::run_tool("mobileone-make-model", argc, argv, run); }

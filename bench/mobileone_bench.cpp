@@ -31,6 +31,8 @@
 #include "statistics.hpp"
 #include "svg_chart.hpp"
 
+#include "support/tool_main.hpp"
+
 namespace {
 
 using mobileone::Error;
@@ -301,11 +303,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "mobileone-bench: error: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return mobileone::run_tool("mobileone-bench", argc, argv, run); }

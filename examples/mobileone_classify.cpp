@@ -19,6 +19,8 @@
 
 #include "image_file.hpp"
 
+#include "support/tool_main.hpp"
+
 namespace {
 
 struct Arguments {
@@ -207,11 +209,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "mobileone-classify: error: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return mobileone::run_tool("mobileone-classify", argc, argv, run); }

@@ -176,21 +176,31 @@ void check_pointwise(const PointwiseCase& c) {
   CHECK(bitwise_equal(split, got));
 }
 
-// ---- Depthwise 3x3 ---------------------------------------------------------------------------------------
-struct DepthwiseCase {
-  int channels, in_h, in_w, stride, out_h, out_w;
+// ---- The 3x3 convolutions' shared geometry --------------------------------------------------------------
+// A case whose kernel splits output rows: its sizes, and run<K>(r0, r1), output rows [r0, r1) of Case's
+// call<K>() into a map that holds the sentinel elsewhere.
+template <class Case>
+struct RowSplitCase {
+  int in_h, in_w, stride, out_h, out_w, out_channels;
   bool relu;
+  RowSplitCase(int h, int w, int s, int channels, bool r)
+      : in_h(h), in_w(w), stride(s), out_h(k::conv_output_size(h, s)), out_w(k::conv_output_size(w, s)),
+        out_channels(channels), relu(r) {}
+  template <class K>
+  std::vector<float> run(int r0, int r1) const {
+    std::vector<float> out(std::size_t(out_h) * std::size_t(out_w) * std::size_t(out_channels), kSentinel);
+    static_cast<const Case&>(*this).template call<K>(out, r0, r1);
+    return out;
+  }
+};
+
+// ---- Depthwise 3x3 ---------------------------------------------------------------------------------------
+struct DepthwiseCase : RowSplitCase<DepthwiseCase> {
+  int channels;
   std::vector<float> input, c133, bias, packed;
   std::vector<Exact> exact;
 
-  DepthwiseCase(int c, int h, int w, int s, bool r, std::uint64_t seed)
-      : channels(c),
-        in_h(h),
-        in_w(w),
-        stride(s),
-        out_h(k::conv_output_size(h, s)),
-        out_w(k::conv_output_size(w, s)),
-        relu(r) {
+  DepthwiseCase(int c, int h, int w, int s, bool r, std::uint64_t seed) : RowSplitCase(h, w, s, c, r), channels(c) {
     const std::size_t ch = std::size_t(c);
     input = random_vector(std::size_t(h) * std::size_t(w) * ch, seed);
     c133 = random_vector(ch * 9, seed + 1);
@@ -222,30 +232,16 @@ struct DepthwiseCase {
     else
       K::template dwconv3x3<1>(args(out), r0, r1);
   }
-  template <class K>
-  std::vector<float> run(int r0, int r1) const {
-    std::vector<float> out(std::size_t(out_h) * std::size_t(out_w) * std::size_t(channels), kSentinel);
-    call<K>(out, r0, r1);
-    return out;
-  }
 };
 
 // ---- Dense 3x3 (stem) --------------------------------------------------------------------------------------
-struct ConvCase {
-  int cin, cout, in_h, in_w, stride, out_h, out_w;
-  bool relu;
+struct ConvCase : RowSplitCase<ConvCase> {
+  int cin, cout;
   std::vector<float> input, oihw, bias, taps, panels;  // weights packed in both stem layouts
   std::vector<Exact> exact;
 
   ConvCase(int ci, int co, int h, int w, int s, bool r, std::uint64_t seed)
-      : cin(ci),
-        cout(co),
-        in_h(h),
-        in_w(w),
-        stride(s),
-        out_h(k::conv_output_size(h, s)),
-        out_w(k::conv_output_size(w, s)),
-        relu(r) {
+      : RowSplitCase(h, w, s, co, r), cin(ci), cout(co) {
     input = random_vector(std::size_t(h) * std::size_t(w) * std::size_t(ci), seed);
     oihw = random_vector(std::size_t(co) * std::size_t(ci) * 9, seed + 1);
     bias = random_vector(std::size_t(co), seed + 2, -0.5f, 0.5f);
@@ -282,12 +278,6 @@ struct ConvCase {
       K::template conv3x3<2>(args(out, K::stem_layout), r0, r1);
     else
       K::template conv3x3<1>(args(out, K::stem_layout), r0, r1);
-  }
-  template <class K>
-  std::vector<float> run(int r0, int r1) const {
-    std::vector<float> out(std::size_t(out_h) * std::size_t(out_w) * std::size_t(cout), kSentinel);
-    call<K>(out, r0, r1);
-    return out;
   }
 };
 
@@ -342,12 +332,21 @@ void sweep_shapes(std::uint64_t& seed, const std::vector<int>& widths, const Fn&
 }  // namespace
 
 // ---- Test cases, instantiated for every kernel set ---------------------------------------------------------
+// KERNEL_SET_TEST(title, id) { body }: a doctest case for every kernel set of the registry, skipped where
+// this CPU lacks the ISA; in the body, Set is the registry entry and K its kernels.
+#define KERNEL_SET_TEST(title, id)                      \
+  template <class Set, class K = typename Set::Kernels> \
+  void id##_body();                                     \
+  TEST_CASE_TEMPLATE_DEFINE(title, Set, id) {           \
+    if (!isa_supported(Set::isa)) return;               \
+    CAPTURE(Set::name);                                 \
+    id##_body<Set>();                                   \
+  }                                                     \
+  TEST_CASE_TEMPLATE_APPLY(id, KernelSets);             \
+  template <class Set, class K>                         \
+  void id##_body()
 
-TEST_CASE_TEMPLATE_DEFINE("pwconv1x1: every channel remainder, odd pixel counts, sub-ranges, splits", Set,
-                          pointwise_test) {
-  using K = typename Set::Kernels;
-  if (!isa_supported(Set::isa)) return;
-  CAPTURE(Set::name);
+KERNEL_SET_TEST("pwconv1x1: every channel remainder, odd pixel counts, sub-ranges, splits", pointwise_test) {
   std::uint64_t seed = 1;
   for (std::size_t pixels : {1, 5, 13, 49})
     for (int cin : kChannels)
@@ -362,11 +361,7 @@ TEST_CASE_TEMPLATE_DEFINE("pwconv1x1: every channel remainder, odd pixel counts,
   check_pointwise<K>(PointwiseCase(3, 700, 48, true, 10));
 }
 
-TEST_CASE_TEMPLATE_DEFINE("dwconv3x3: stride 1 and 2, every channel remainder, odd and tiny sides", Set,
-                          depthwise_test) {
-  using K = typename Set::Kernels;
-  if (!isa_supported(Set::isa)) return;
-  CAPTURE(Set::name);
+KERNEL_SET_TEST("dwconv3x3: stride 1 and 2, every channel remainder, odd and tiny sides", depthwise_test) {
   std::uint64_t seed = 100;
   sweep_shapes(seed, std::vector<int>(std::begin(kSides), std::end(kSides)), [&](int stride, int channels, int h, int w) {
     const DepthwiseCase c(channels, h, w, stride, (seed & 1) != 0, seed);
@@ -382,11 +377,7 @@ TEST_CASE_TEMPLATE_DEFINE("dwconv3x3: stride 1 and 2, every channel remainder, o
   }
 }
 
-TEST_CASE_TEMPLATE_DEFINE("conv3x3 (stem): 3 input channels, stride 2 and 1, odd sizes, every out remainder", Set,
-                          conv_test) {
-  using K = typename Set::Kernels;
-  if (!isa_supported(Set::isa)) return;
-  CAPTURE(Set::name);
+KERNEL_SET_TEST("conv3x3 (stem): 3 input channels, stride 2 and 1, odd sizes, every out remainder", conv_test) {
   std::uint64_t seed = 200;
   sweep_shapes(seed, {1, 2, 5, 13, 15}, [&](int stride, int cout, int h, int w) {
     const ConvCase c(3, cout, h, w, stride, (seed & 1) != 0, seed);
@@ -402,10 +393,7 @@ TEST_CASE_TEMPLATE_DEFINE("conv3x3 (stem): 3 input channels, stride 2 and 1, odd
   }
 }
 
-TEST_CASE_TEMPLATE_DEFINE("channel_mean: every channel remainder, channel sub-ranges, splits", Set, mean_test) {
-  using K = typename Set::Kernels;
-  if (!isa_supported(Set::isa)) return;
-  CAPTURE(Set::name);
+KERNEL_SET_TEST("channel_mean: every channel remainder, channel sub-ranges, splits", mean_test) {
   std::uint64_t seed = 300;
   for (std::size_t pixels : {1, 7, 49, 196})
     for (int channels : {1, 3, 7, 15, 16, 17, 31, 33, 48, 63, 100, 1024}) {
@@ -440,11 +428,7 @@ TEST_CASE_TEMPLATE_DEFINE("channel_mean: every channel remainder, channel sub-ra
     }
 }
 
-TEST_CASE_TEMPLATE_DEFINE("squeeze-excite: gate on every channel/hidden remainder, scale with and without ReLU", Set,
-                          se_test) {
-  using K = typename Set::Kernels;
-  if (!isa_supported(Set::isa)) return;
-  CAPTURE(Set::name);
+KERNEL_SET_TEST("squeeze-excite: gate on every channel/hidden remainder, scale with and without ReLU", se_test) {
   std::uint64_t seed = 400;
   for (int channels : {1, 3, 7, 15, 16, 17, 31, 33, 48, 63, 100, 896})
     for (int hidden : {1, 3, 8, 17, 56}) {
@@ -508,10 +492,7 @@ TEST_CASE_TEMPLATE_DEFINE("squeeze-excite: gate on every channel/hidden remainde
     }
 }
 
-TEST_CASE_TEMPLATE_DEFINE("linear: every input/output remainder, output sub-ranges, splits", Set, linear_test) {
-  using K = typename Set::Kernels;
-  if (!isa_supported(Set::isa)) return;
-  CAPTURE(Set::name);
+KERNEL_SET_TEST("linear: every input/output remainder, output sub-ranges, splits", linear_test) {
   std::uint64_t seed = 500;
   for (int in : {1, 3, 7, 15, 16, 17, 31, 33, 48, 63, 100, 1024})
     for (int out : {1, 3, 4, 5, 7, 17, 100}) {
@@ -553,12 +534,8 @@ struct HasGemmTiles<K, std::void_t<typename K::GemmTiles>> : std::true_type {};
 
 // The edges of the kernel set's own tiling (GemmTiles, gemm_blocking.hpp): rows per tile and output
 // channels per tile +-1, K around the chunk size (and several chunks), and pixel counts around a block.
-TEST_CASE_TEMPLATE_DEFINE("pwconv1x1: the tiling's own edges (tile rows, tile width, K chunk, pixel block +-1)", Set,
-                          tile_edges_test) {
-  using K = typename Set::Kernels;
+KERNEL_SET_TEST("pwconv1x1: the tiling's own edges (tile rows, tile width, K chunk, pixel block +-1)", tile_edges_test) {
   if constexpr (HasGemmTiles<K>::value) {
-    if (!isa_supported(Set::isa)) return;
-    CAPTURE(Set::name);
     using T = typename K::GemmTiles;
     const int mr = T::kRows, nr = T::kPanels * k::kPanelWidth, chunk = int(T::kChunk);
     std::vector<int> ks = {1, 3, 4, 5, 67};
@@ -598,10 +575,7 @@ void poison(std::vector<float>& v, std::size_t stride) {
   for (std::size_t i = 0, j = 0; i < v.size(); i += stride, ++j) v[i] = specials[j % 3];
 }
 
-TEST_CASE_TEMPLATE_DEFINE("non-finite inputs propagate as in the reference in every kernel family", Set, nonfinite_test) {
-  using K = typename Set::Kernels;
-  if (!isa_supported(Set::isa)) return;
-  CAPTURE(Set::name);
+KERNEL_SET_TEST("non-finite inputs propagate as in the reference in every kernel family", nonfinite_test) {
   for (bool relu : {false, true}) {
     CAPTURE(relu);
     PointwiseCase pw(29, 37, 45, relu, 1000);
@@ -640,14 +614,6 @@ TEST_CASE_TEMPLATE_DEFINE("non-finite inputs propagate as in the reference in ev
   }
 }
 
-TEST_CASE_TEMPLATE_APPLY(pointwise_test, KernelSets);
-TEST_CASE_TEMPLATE_APPLY(tile_edges_test, KernelSets);
-TEST_CASE_TEMPLATE_APPLY(nonfinite_test, KernelSets);
-TEST_CASE_TEMPLATE_APPLY(depthwise_test, KernelSets);
-TEST_CASE_TEMPLATE_APPLY(conv_test, KernelSets);
-TEST_CASE_TEMPLATE_APPLY(mean_test, KernelSets);
-TEST_CASE_TEMPLATE_APPLY(se_test, KernelSets);
-TEST_CASE_TEMPLATE_APPLY(linear_test, KernelSets);
 
 // ---- Whole networks ----------------------------------------------------------------------------------------
 

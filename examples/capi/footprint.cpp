@@ -41,7 +41,7 @@ void measure(const std::string& path) {
   const double mib = 1024.0 * 1024.0;
   std::printf("%s: blob %.1f MiB, packed weights %.1f MiB, workspace %.1f MiB (224x224), threads %d, "
               "peak RSS %.1f MiB (process baseline %.1f MiB)\n",
-              std::string(model.name()).c_str(), double(model.blob_bytes()) / mib, double(model.packed_weight_bytes()) / mib,
+              std::string(model.name()).c_str(), double(model.blob_bytes()) / mib, double(context.packed_weight_bytes()) / mib,
               double(context.workspace_bytes()) / mib, context.threads(), double(peak_rss_kib()) / 1024.0,
               double(baseline) / 1024.0);
 }

@@ -194,6 +194,8 @@ class Context {
   // Per-layer wall time of the last run when Options::profile is on (index = layer index).
   const std::vector<LayerTiming>& layer_timings() const { return timings_; }
   std::size_t workspace_bytes() const { return arena_.size() * sizeof(float); }
+  // The model's weights in this context's kernel layouts (packed once per layout, shared with other contexts).
+  std::size_t packed_weight_bytes() const { return packed_->floats.size() * sizeof(float); }
 
  private:
   static int checked_thread_count(int threads) {
