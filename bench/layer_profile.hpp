@@ -25,7 +25,8 @@ namespace mobileone::bench {
 
 struct LayerLatency {
   LayerStats stats;
-  std::string name;  // "s0/stage2.3/dw3x3_s1/C128_28x28"
+  std::string name;        // "s0/stage2.3/dw3x3_s1/C128_28x28": unique, in the CSV and JSON
+  std::string short_name;  // "stage2.3": the layer's name in the blob, as weights/convert.py --inspect prints it
   double median_ms = 0.0, min_ms = 0.0;
 };
 
@@ -108,6 +109,7 @@ inline NetworkLatency measure_network(const Model& model, const std::string& nam
     LayerLatency& layer = result.layers[i];
     layer.stats = stats.layers[i];
     layer.name = name + "/" + layer_label(layer.stats);
+    layer.short_name = layer_name(layer.stats);  // while the model, which holds the name's bytes, is alive
     layer.median_ms = median(per_layer[i]);
     layer.min_ms = minimum(per_layer[i]);
   }

@@ -4,6 +4,8 @@
 //
 //   mobileone-make-model --variant s2 -o s2.mone [--seed N] [--size 224]
 //   mobileone-make-model --variant s2 --stats [--size 224] [--layers]     (JSON on stdout)
+//
+// --help lists every option with its default; without arguments it prints that usage.
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -19,9 +21,26 @@
 
 namespace {
 
-const char* kUsage =
-    "usage: mobileone-make-model --variant s0|s1|s2|s3|s4 -o FILE.mone [--seed N] [--size 224]\n"
-    "       mobileone-make-model --variant s0|s1|s2|s3|s4 --stats [--size 224] [--layers]\n";
+const std::string kUsage =
+    "usage: mobileone-make-model --variant s0|s1|s2|s3|s4 -o FILE.mone [--seed N] [--size N]\n"
+    "       mobileone-make-model --variant s0|s1|s2|s3|s4 --stats [--size N] [--layers]\n"
+    "\n"
+    "Writes a fused MobileOne-S0..S4 with deterministic random weights as a .mone blob (the weights that\n"
+    "bench_network times and every engine of bench/peers runs), or prints its MAC and parameter counts as JSON.\n"
+    "\n"
+    "  --variant NAME      s0, s1, s2, s3 or s4 (required)\n"
+    "  -o, --output FILE   the .mone file to write, via FILE.tmp and a rename (no default: give -o or --stats)\n"
+    "  --seed N            seed of the random weights (default " + std::to_string(mobileone::bench::kDefaultSeed) +
+    ", the benchmarks')\n"
+    "  --size N            input size NxN, 32..4096: recorded in the blob, or where --stats counts (default 224)\n"
+    "  --stats             print {variant, input, macs, params} as JSON instead of writing a file (default off)\n"
+    "  --layers            with --stats: every layer's name, kind, MACs and parameters too (default off)\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "examples:\n"
+    "  mobileone-make-model --variant s2 -o s2.mone\n"
+    "  mobileone-make-model --variant s0 -o s0_256.mone --size 256 --seed 7\n"
+    "  mobileone-make-model --variant s4 --stats --layers\n";
 
 std::string json_stats(const std::string& variant, int size, bool with_layers) {
   const auto layers = mobileone::architecture_layers(mobileone::Architecture::variant(variant));
@@ -43,6 +62,10 @@ std::string json_stats(const std::string& variant, int size, bool with_layers) {
 }
 
 int run(int argc, char** argv) {
+  if (argc <= 1) {  // nothing asked: the usage, not an error (but nothing was made: exit status 1)
+    std::cout << kUsage;
+    return 1;
+  }
   std::string variant, output;
   std::uint64_t seed = mobileone::bench::kDefaultSeed;
   int size = 224;
@@ -62,15 +85,15 @@ int run(int argc, char** argv) {
     else if (arg == "-h" || arg == "--help") {
       std::cout << kUsage;
       return 0;
-    } else throw mobileone::Error("unknown argument " + arg + "\n" + kUsage);
+    } else throw mobileone::Error("unknown argument " + arg + " (see --help)");
   }
-  if (variant.empty()) throw mobileone::Error(std::string("--variant is required\n") + kUsage);
+  if (variant.empty()) throw mobileone::Error("--variant is required (see --help)");
   if (size < 32 || size > 4096) throw mobileone::Error("--size must be in 32..4096");
   if (stats) {
     std::cout << json_stats(variant, size, layers) << "\n";
     return 0;
   }
-  if (output.empty()) throw mobileone::Error(std::string("give -o FILE.mone or --stats\n") + kUsage);
+  if (output.empty()) throw mobileone::Error("give -o FILE.mone or --stats (see --help)");
   const auto blob = mobileone::random_model_blob(mobileone::Architecture::variant(variant), seed, size);
   const std::string temporary = output + ".tmp";
   {

@@ -14,12 +14,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include <mobileone/mobileone.hpp>
 
@@ -40,31 +42,42 @@ using mobileone::Isa;
 namespace bench = mobileone::bench;
 using bench::format;
 using bench::gflops;
-using bench::shape;
 
 constexpr const char* kUsage = R"(usage: mobileone-bench [--model MODEL.mone | --variant s0..s4] [options]
 
-Times a MobileOne network (default: --variant s0 with random weights) with the paper's protocol: warm-up
-runs, then many timed runs; reports the cold (first) run, the minimum and the median.
+Times a MobileOne network with the paper's protocol: warm-up runs, then many timed runs; reports the cold
+(first) run, the minimum and the median. With no options: --variant s0, 224x224, 1 thread, 100 runs.
 
-  --model FILE          a converted model (weights/convert.py)
-  --variant NAME        s0, s1, s2, s3 or s4 with deterministic random weights (no file needed)
-  --size HxW | --size N input size (default: the model's own, 224x224)
+  --model FILE          a converted model (weights/convert.py) (default: none, --variant s0)
+  --variant NAME        s0, s1, s2, s3 or s4 with deterministic random weights, no file needed (default s0)
+  --size HxW | --size N input size (default: the model's own; 224x224 for --variant)
   --threads N           threads (default 1)
   --isa NAME            %s (default: the best this CPU runs; or $MOBILEONE_ISA)
   --iterations N        timed runs (default 100)
   --warmup N            warm-up runs (default 10)
-  --per-layer           time every layer (engine profiler) and print a table per layer
-  --csv FILE            write the per-layer table as CSV (implies --per-layer)
-  --json FILE           write everything measured as JSON (with --per-layer: every layer)
-  --svg FILE            write a per-layer latency chart and a latency-vs-MACs scatter (implies --per-layer)
+  --per-layer           time every layer (engine profiler) and print a table per layer (default off)
+  --csv FILE            write the per-layer table as CSV (default none; implies --per-layer)
+  --json FILE           write everything measured as JSON (default none; with --per-layer: every layer)
+  --svg FILE            write a per-layer latency chart and a latency-vs-MACs scatter (default none; implies
+                        --per-layer)
   --correlation         the paper's Table 1 here: Spearman rank correlation (and p-value) of latency with
                         MACs and with parameters, across the layers of S0..S4 and across the 5 networks
+                        (default off)
   --ablation            the paper's Tables 2 and 3 here: a 30-layer network with ReLU, GELU, SE-ReLU, SiLU,
                         Hard-Swish; with squeeze-excite and skip connections; latency relative to ReLU
+                        (default off)
   --peak-gmacs X        this CPU's peak multiply-adds per second per core, in G/s, for the "% peak" column
                         (default $MOBILEONE_PEAK_GMACS, else 58.5, the AMD Zen4 machine it was developed on)
   --help                this text
+
+--csv, --json and --svg files are checked before anything is measured and written when it is done (to
+FILE.tmp, then renamed to FILE).
+
+examples:
+  mobileone-bench --variant s0 --per-layer
+  mobileone-bench --model mobileone_s0.mone --threads 2 --csv s0.csv --json s0.json --svg s0.svg
+  mobileone-bench --variant s4 --size 256x320 --iterations 20 --warmup 3
+  mobileone-bench --correlation
 )";
 
 struct Settings {
@@ -96,6 +109,11 @@ Settings parse_arguments(int argc, char** argv) {
       if (i + 1 >= argc) throw Error(arg + " needs a value");
       return argv[++i];
     };
+    auto file_value = [&]() -> std::string {
+      std::string path = value();
+      if (path.empty()) throw Error(arg + " needs a file name, got ''");
+      return path;
+    };
     if (arg == "--help" || arg == "-h") {
       std::string text = kUsage;
       text.replace(text.find("%s"), 2, mobileone::isa_choices());
@@ -122,11 +140,11 @@ Settings parse_arguments(int argc, char** argv) {
     } else if (arg == "--per-layer") {
       s.profile.per_layer = true;
     } else if (arg == "--csv") {
-      s.csv_path = value();
+      s.csv_path = file_value();
     } else if (arg == "--json") {
-      s.json_path = value();
+      s.json_path = file_value();
     } else if (arg == "--svg") {
-      s.svg_path = value();
+      s.svg_path = file_value();
     } else if (arg == "--correlation") {
       s.correlation = true;
     } else if (arg == "--ablation") {
@@ -163,51 +181,76 @@ void print_summary(const bench::NetworkLatency& n, const bench::PeakSetting& pea
               double(bench::peak_resident_bytes()) / 1048576.0);
 }
 
+// Names and shapes as weights/convert.py --inspect prints them ("stage2.3", "128x28x28 -> 128x28x28").
 void print_layers(const bench::NetworkLatency& n) {
   double total = 0.0;
   for (const auto& l : n.layers) total += l.median_ms;
-  std::size_t width = 5;
-  for (const auto& l : n.layers) width = std::max(width, l.name.size());
-  std::printf("\n%-4s %-*s %-8s %-22s %10s %10s %10s %9s %6s %8s\n", "#", int(width), "layer", "kind", "in -> out",
-              "MMACs", "params", "median ms", "min ms", "share", "GFLOP/s");
+  std::size_t width = 4, io_width = 9;
+  for (const auto& l : n.layers) {
+    width = std::max(width, l.short_name.size());
+    io_width = std::max(io_width, bench::layer_shapes(l.stats).size());
+  }
+  std::printf("\n%-4s %-*s %-8s %-*s %10s %10s %10s %9s %6s %8s\n", "#", int(width), "name", "kind", int(io_width),
+              "in -> out", "MMACs", "params", "median ms", "min ms", "share", "GFLOP/s");
   for (std::size_t i = 0; i < n.layers.size(); ++i) {
     const auto& l = n.layers[i];
     const auto& s = l.stats;
-    const std::string io = shape(s.in_height, s.in_width, s.in_channels) + " -> " + shape(s.out_height, s.out_width, s.out_channels);
-    std::printf("%-4zu %-*s %-8s %-22s %10.2f %10llu %10.4f %9.4f %5.1f%% %8.1f\n", i, int(width), l.name.c_str(),
-                mobileone::layer_kind_name(s.desc.kind), io.c_str(), double(s.macs) * 1e-6,
-                static_cast<unsigned long long>(s.params), l.median_ms, l.min_ms, total > 0 ? 100.0 * l.median_ms / total : 0.0,
-                gflops(s.macs, l.median_ms));
+    std::printf("%-4zu %-*s %-8s %-*s %10.2f %10llu %10.4f %9.4f %5.1f%% %8.1f\n", i, int(width), l.short_name.c_str(),
+                mobileone::layer_kind_name(s.desc.kind), int(io_width), bench::layer_shapes(s).c_str(),
+                double(s.macs) * 1e-6, static_cast<unsigned long long>(s.params), l.median_ms, l.min_ms,
+                total > 0 ? 100.0 * l.median_ms / total : 0.0, gflops(s.macs, l.median_ms));
   }
-  std::printf("%-4s %-*s %-8s %-22s %10.2f %10llu %10.4f %9s %5.1f%% %8.1f\n", "", int(width), "sum of layers", "", "",
+  std::printf("%-4s %-*s %10.2f %10llu %10.4f %9s %5.1f%% %8.1f\n", "", int(width + 1 + 8 + 1 + io_width), "sum of layers",
               double(n.macs) * 1e-6, static_cast<unsigned long long>(n.params), total, "", 100.0, gflops(n.macs, total));
   std::printf("(whole network median %.4f ms; the difference is the profiler's timestamps and the softmax)\n", n.median_ms);
+}
+
+std::string cannot_write(const std::string& path, int error) {
+  return "cannot write " + path + ": " + std::strerror(error);
 }
 
 void write_file(const std::string& path, const std::string& text) {
   // Write beside the target and rename, so a failed write never leaves half a file.
   const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write " + path);
-    out << text;
-    out.close();
-    if (!out) {
-      std::remove(temporary.c_str());
-      throw Error("cannot write " + path);
-    }
+  std::FILE* out = std::fopen(temporary.c_str(), "wb");
+  if (!out) throw Error(cannot_write(path, errno));
+  errno = 0;
+  const bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  int error = written ? 0 : errno;
+  const bool closed = std::fclose(out) == 0;  // flushes: a full disk may only show here
+  if (written && !closed) error = errno;
+  if (!written || !closed) {
+    std::remove(temporary.c_str());
+    throw Error(cannot_write(path, error != 0 ? error : EIO));
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = errno;
     std::remove(temporary.c_str());
-    throw Error("cannot write " + path);
+    throw Error(cannot_write(path, error));
   }
+}
+
+// Before minutes of timing: can `path` be written the way write_file will? It must not be a directory, and a
+// file must be creatable beside it (the temporary). The probe's temporary is removed at once, so a run that
+// fails or is interrupted later leaves no empty file behind.
+void check_writable(const std::string& flag, const std::string& path) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR)
+    throw Error("cannot write " + path + " (" + flag + "): it is a directory; nothing was measured");
+  const std::string temporary = path + ".tmp";
+  errno = 0;
+  std::FILE* probe = std::fopen(temporary.c_str(), "wb");
+  if (!probe)
+    throw Error("cannot write " + path + " (" + flag + "): " + std::strerror(errno) + "; nothing was measured");
+  std::fclose(probe);
+  std::remove(temporary.c_str());
 }
 
 std::vector<bench::ChartLayer> chart_layers(const bench::NetworkLatency& n) {
   std::vector<bench::ChartLayer> layers;
   for (const auto& l : n.layers)
     layers.push_back({l.name, mobileone::layer_kind_name(l.stats.desc.kind), l.median_ms, double(l.stats.macs),
-                      double(l.stats.params)});
+                      double(l.stats.params), l.short_name});
   return layers;
 }
 
@@ -278,9 +321,14 @@ void run_ablation(const Settings& s) {
 
 int run(int argc, char** argv) {
   const Settings s = parse_arguments(argc, argv);
+  const bool main_job = !(s.correlation || s.ablation) || !s.model_path.empty() || !s.variant.empty();
+  if (main_job) {
+    if (!s.csv_path.empty()) check_writable("--csv", s.csv_path);
+    if (!s.json_path.empty()) check_writable("--json", s.json_path);
+    if (!s.svg_path.empty()) check_writable("--svg", s.svg_path);
+  }
   if (s.correlation) run_correlation(s);
   if (s.ablation) run_ablation(s);
-  const bool main_job = !(s.correlation || s.ablation) || !s.model_path.empty() || !s.variant.empty();
   if (!main_job) return 0;
   if (s.correlation || s.ablation) std::printf("\n");
 
@@ -295,9 +343,10 @@ int run(int argc, char** argv) {
   if (!s.csv_path.empty()) write_file(s.csv_path, bench::layers_csv(n));
   if (!s.json_path.empty()) write_file(s.json_path, bench::network_json(n, s.peak));
   if (!s.svg_path.empty())
-    write_file(s.svg_path, bench::per_layer_svg(name + ", " + mobileone::isa_name(n.isa) + ", " + thread_text(n.threads) +
-                                                    ": per-layer latency (median of " + std::to_string(n.iterations) + " runs)",
-                                                chart_layers(n)));
+    write_file(s.svg_path, bench::per_layer_svg(name + " " + std::to_string(height) + "x" + std::to_string(width) + ", " +
+                                                    mobileone::isa_name(n.isa) + ", " + thread_text(n.threads) +
+                                                    ", median of " + std::to_string(n.iterations) + " runs",
+                                                chart_layers(n), n.median_ms));
   return 0;
 }
 

@@ -105,7 +105,29 @@ inline ModelStats model_stats(const std::vector<LayerDesc>& layers, int height, 
   return m;
 }
 
-// A readable, stable label for a layer: "stage2.3/dw3x3_s1/C128_28x28" (stem: "stage0/conv3x3_s2/C3_224x224").
+// The layer's name as weights/convert.py --inspect prints it: the name stored in the blob (the converter stores
+// Apple's module path: "stage0", "stage2.3", "stage4.1.se", "gap", "linear"), or, for a layer without one (a
+// synthetic architecture), that module path rebuilt from its stage and block (tests/support/architecture.hpp's
+// layer_module_name, the converter's rule).
+inline std::string layer_name(const LayerStats& s) {
+  const LayerDesc& d = s.desc;
+  if (!d.name.empty()) return std::string(d.name);
+  if (d.kind == LayerKind::avgpool) return "gap";
+  if (d.kind == LayerKind::linear) return "linear";
+  const std::string path = d.stage == 0 ? "stage0" : "stage" + std::to_string(d.stage) + "." + std::to_string(d.block);
+  return d.kind == LayerKind::squeeze_excite ? path + ".se" : path;
+}
+
+// Input and output shape as weights/convert.py --inspect prints them: channels x height x width (PyTorch's
+// order), the linear layer as channels alone: "128x28x28 -> 128x14x14", "1024 -> 1000".
+inline std::string layer_shapes(const LayerStats& s) {
+  if (s.desc.kind == LayerKind::linear) return std::to_string(s.in_channels) + " -> " + std::to_string(s.out_channels);
+  const auto chw = [](int c, int h, int w) { return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w); };
+  return chw(s.in_channels, s.in_height, s.in_width) + " -> " + chw(s.out_channels, s.out_height, s.out_width);
+}
+
+// A readable, stable label for a layer: "stage2.3/dw3x3_s1/C128_28x28" (stem: "stage0/conv3x3_s2/C3_224x224"),
+// unique within a network and across input sizes: the benchmarks' names and the CSV/JSON "name" fields.
 inline std::string layer_label(const LayerStats& s) {
   const LayerDesc& d = s.desc;
   std::string where;

@@ -1,6 +1,7 @@
 // SVG charts of measured latencies: per layer (bars in network order, and latency vs MACs on log-log axes)
 // and per network (latency vs MACs). Header-only, dependency-free; the output is a self-contained SVG 1.1
-// document that any browser shows, with a <title> tooltip on every bar and point.
+// document that any browser shows, with a <title> tooltip on every bar and point, the layers' names under their
+// bars, and one mark shape and colour per layer kind (with legends).
 //
 // Output is deterministic: numbers are formatted by hand (printf's %f would follow LC_NUMERIC and could write
 // decimal commas), and everything is laid out from the data alone. All text is XML-escaped, and bytes that
@@ -21,12 +22,17 @@
 
 namespace mobileone::bench {
 
+// Longest name drawn under a bar, in characters: longer ones are cut to 21 characters and "…" (the tooltip
+// keeps the whole name).
+inline constexpr std::size_t kAxisLabelLength = 22;
+
 struct ChartLayer {
-  std::string name;           // e.g. layer_label(): "stage2.3/dw3x3_s1/C128_28x28"
+  std::string name;           // in the tooltip, e.g. layer_label(): "stage2.3/dw3x3_s1/C128_28x28"
   std::string kind;           // layer_kind_name(): conv3x3, dw3x3, pw1x1, se, avgpool, linear (else "other")
   double milliseconds = 0;    // measured latency
   double macs = 0;            // multiply-adds (0 for avgpool: drawn in a separate "0 MACs" column)
   double params = 0;
+  std::string axis_label;     // under the bar, e.g. layer_name(): "stage2.3" (empty: `name`)
 };
 
 struct ChartNetwork {
@@ -44,16 +50,31 @@ inline constexpr double kPlotRight = 940;
 // On a log-log scatter, points without MACs sit in a column of their own, left of the log axis.
 inline constexpr double kZeroColumnWidth = 56;
 inline constexpr double kLogAxisOffsetAfterZeroColumn = 88;
+// Layer names under the bars: 9 px text, rotated; at 9 px DejaVu Sans's digits are 5.7 px wide, '.' 2.9 and
+// lower case letters 2.5 to 8.6 ("stage3.19.se" takes 57 px), so 5.2 per character leaves room; one name per
+// slot, or every k-th if slots are narrower than kAxisLabelSpacing.
+inline constexpr double kAxisLabelFontSize = 9;
+inline constexpr double kAxisLabelCharWidth = 5.2;
+inline constexpr double kAxisLabelSpacing = 11;
 
 struct KindStyle {
   const char* kind;
   const char* color;
+  const char* mark;  // SVG path data of the kind's scatter mark, centred on (0, 0)
 };
 
-// Okabe-Ito colours: distinguishable with the common forms of colour blindness.
+inline constexpr const char* kCircleMark = "M-4,0A4,4 0 1,0 4,0A4,4 0 1,0 -4,0Z";
+
+// Okabe-Ito colours: distinguishable with the common forms of colour blindness; and a mark shape per kind, so
+// that kinds stay apart without colour too: square, triangle up, circle, diamond, triangle down, plus, cross.
 inline constexpr KindStyle kKindStyles[] = {
-    {"conv3x3", "#E69F00"}, {"dw3x3", "#56B4E9"}, {"pw1x1", "#0072B2"}, {"se", "#009E73"},
-    {"avgpool", "#CC79A7"}, {"linear", "#D55E00"}, {"other", "#999999"},
+    {"conv3x3", "#E69F00", "M-3.6,-3.6H3.6V3.6H-3.6Z"},
+    {"dw3x3", "#56B4E9", "M0,-5L4.6,3.4H-4.6Z"},
+    {"pw1x1", "#0072B2", kCircleMark},
+    {"se", "#009E73", "M0,-5L5,0L0,5L-5,0Z"},
+    {"avgpool", "#CC79A7", "M0,5L4.6,-3.4H-4.6Z"},
+    {"linear", "#D55E00", "M-1.6,-5H1.6V-1.6H5V1.6H1.6V5H-1.6V1.6H-5V-1.6H-1.6Z"},
+    {"other", "#999999", "M-4.7,-2.4L-2.4,-4.7L0,-2.3L2.4,-4.7L4.7,-2.4L2.3,0L4.7,2.4L2.4,4.7L0,2.3L-2.4,4.7L-4.7,2.4L-2.3,0Z"},
 };
 inline constexpr std::size_t kOtherKind = std::size(kKindStyles) - 1;
 
@@ -94,6 +115,29 @@ inline std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
   if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF) || code == 0xFFFE || code == 0xFFFF)
     return 0;
   return length;
+}
+
+// `text` cut to at most `limit` characters (code points), the last of them then "…"; bytes that are not valid
+// UTF-8 count as one character each (xml_escape writes them as '?').
+inline std::string abbreviate(std::string_view text, std::size_t limit) {
+  std::size_t characters = 0, i = 0, cut = 0;
+  while (i < text.size()) {
+    if (characters + 1 == limit) cut = i;
+    if (characters == limit) return std::string(text.substr(0, cut)) + "\xE2\x80\xA6";
+    const std::size_t length = utf8_sequence_length(text, i);
+    i += length == 0 ? 1 : length;
+    ++characters;
+  }
+  return std::string(text);
+}
+
+inline std::size_t character_count(std::string_view text) {
+  std::size_t characters = 0;
+  for (std::size_t i = 0; i < text.size(); ++characters) {
+    const std::size_t length = utf8_sequence_length(text, i);
+    i += length == 0 ? 1 : length;
+  }
+  return characters;
 }
 
 inline std::string xml_escape(std::string_view text) {
@@ -177,15 +221,17 @@ inline std::string empty_message(const Box& box, std::string_view message) {
               "text-anchor=\"middle\" font-size=\"14\" fill=\"#666666\"");
 }
 
-// Axis title under a plot, at its right end, which leaves the left end free for a skipped_note.
-inline std::string x_axis_title(const Box& box, std::string_view title) {
-  return text(box.right, box.bottom + 36, title, "text-anchor=\"end\"");
+// Axis title under a plot (`below` its bottom), at its right end, which leaves the left end free for a
+// skipped_note.
+inline std::string x_axis_title(const Box& box, std::string_view title, double below = 36) {
+  return text(box.right, box.bottom + below, title, "text-anchor=\"end\"");
 }
 
 // Under a plot, at its left end: how many items (layers, networks) could not be drawn, and why.
-inline std::string skipped_note(const Box& box, std::size_t skipped, std::string_view item, std::string_view why) {
+inline std::string skipped_note(const Box& box, std::size_t skipped, std::string_view item, std::string_view why,
+                                double below = 36) {
   if (skipped == 0) return "";
-  return text(box.left, box.bottom + 36,
+  return text(box.left, box.bottom + below,
               std::to_string(skipped) + " " + std::string(item) + (skipped == 1 ? "" : "s") + " not drawn (" +
                   std::string(why) + ")",
               "fill=\"#aa0000\"");
@@ -231,9 +277,18 @@ inline Decades decades_around(double smallest, double largest) {
 struct ScatterPoint {
   double x, y;  // x = 0 goes to the zero column
   const char* color;
+  const char* mark;  // path data centred on (0, 0)
   std::string tooltip;
   std::string label;  // drawn beside the point if not empty
 };
+
+// A mark centred on (x, y): <g class=...  transform="translate(x,y)"><title/><path/></g>.
+inline std::string mark(double x, double y, const char* point_class, const char* color, const char* path,
+                        std::string_view tooltip) {
+  return "<g class=\"" + std::string(point_class) + "\" transform=\"translate(" + px(x) + "," + px(y) + ")\">" +
+         (tooltip.empty() ? std::string() : "<title>" + xml_escape(tooltip) + "</title>") + "<path d=\"" + path +
+         "\" fill=\"" + color + "\" fill-opacity=\"0.85\" stroke=\"#333333\" stroke-width=\"0.6\"/></g>\n";
+}
 
 // A log-log scatter in `box`: x in MACs (axis titled x_title), y in ms. Points with x == 0 go to a column of
 // their own on the left, titled zero_column_title.
@@ -300,10 +355,7 @@ inline std::string log_log_scatter(const Box& box, const std::vector<ScatterPoin
   for (const ScatterPoint& p : points) {
     const double cx = p.x > 0 ? x_decades.position(std::log10(p.x), x_from, x_to) : zero_column_x;
     const double cy = y_decades.position(std::log10(p.y), y_from, y_to);
-    out += "<circle class=\"" + std::string(p.x > 0 ? point_class : zero_point_class) + "\" cx=\"" + px(cx) +
-           "\" cy=\"" + px(cy) + "\" r=\"4\" fill=\"" + p.color +
-           "\" fill-opacity=\"0.85\" stroke=\"#333333\" stroke-width=\"0.5\"><title>" + xml_escape(p.tooltip) +
-           "</title></circle>\n";
+    out += mark(cx, cy, p.x > 0 ? point_class : zero_point_class, p.color, p.mark, p.tooltip);
     if (!p.label.empty()) {
       const bool left_of_point = cx > box.right - 80;  // keep the label inside the plot
       out += text(left_of_point ? cx - 7 : cx + 7, cy + 4, p.label, left_of_point ? "text-anchor=\"end\"" : "");
@@ -324,23 +376,52 @@ inline std::string document(double height, std::string_view title, const std::st
 }  // namespace svg_detail
 
 // Two charts of one network's layers, stacked: (a) latency per layer as bars in network order, coloured by
-// kind, with a legend; (b) latency vs MACs, log-log, with the layers without MACs (global pooling) in a
-// "0 MACs" column. Every bar (class "bar") and point (class "point", or "point-zero-macs") carries a <title>
-// tooltip "name: 0.123 ms, 7.23 MMACs, 0.010 M params". Layers whose latency is not finite or negative are
-// left out of both charts (their slot in (a) stays empty); (b) also leaves out zero latencies and MACs that
-// are not finite or negative. Both say how many they left out.
-inline std::string per_layer_svg(const std::string& title, const std::vector<ChartLayer>& layers) {
+// kind, with a legend and each layer's axis_label (or name) under its bar, rotated (every k-th layer's only
+// when the bars get narrower than a line of text; class "layer-label"); (b) latency vs MACs, log-log, one mark
+// per layer whose shape and colour give its kind (legend entries: class "legend"), the layers without MACs
+// (global pooling) in a "0 MACs" column. The title gets ": total X ms": `total_ms` if it is given (e.g. the
+// whole network's median), else the sum of the layers' latencies; the heading of (a) gives that sum too.
+// Every bar (class "bar") and point (class "point", or "point-zero-macs": a <g> translated to the point) carries
+// a <title> tooltip "name: 0.123 ms, 7.23 MMACs, 0.010 M params". Layers whose latency is not finite or
+// negative are left out of both charts (their slot in (a) stays empty); (b) also leaves out zero latencies and
+// MACs that are not finite or negative. Both say how many they left out.
+inline std::string per_layer_svg(const std::string& title, const std::vector<ChartLayer>& layers,
+                                 double total_ms = std::numeric_limits<double>::quiet_NaN()) {
   namespace d = svg_detail;
-  const d::Box bars{d::kPlotLeft, 96, d::kPlotRight, 336};
-  const d::Box scatter{d::kPlotLeft, 420, d::kPlotRight, 700};
-  const double height = 752;
   const auto has_bar = [](const ChartLayer& layer) {
     return std::isfinite(layer.milliseconds) && layer.milliseconds >= 0;
   };
+  // Names under the bars: every layer's, or every k-th one's if the slots are narrower than a line of text.
+  const double slot = layers.empty() ? 0 : (d::kPlotRight - d::kPlotLeft) / double(layers.size());
+  const std::size_t label_every =
+      slot > 0 ? std::max<std::size_t>(1, std::size_t(std::ceil(d::kAxisLabelSpacing / slot - 1e-9))) : 1;
+  std::vector<std::string> labels(layers.size());
+  std::size_t longest = 0;
+  for (std::size_t i = 0; i < layers.size(); i += label_every) {
+    const ChartLayer& layer = layers[i];
+    labels[i] = d::abbreviate(layer.axis_label.empty() ? layer.name : layer.axis_label, kAxisLabelLength);
+    longest = std::max(longest, d::character_count(labels[i]));
+  }
+  const double label_band = longest == 0 ? 0 : 10 + double(longest) * d::kAxisLabelCharWidth;
+
+  const d::Box bars{d::kPlotLeft, 96, d::kPlotRight, 336};
+  const double scatter_heading = bars.bottom + label_band + 60;
+  const d::Box scatter{d::kPlotLeft, scatter_heading + 34, d::kPlotRight, scatter_heading + 314};
+  const double height = scatter.bottom + 52;
   std::string body;
 
   // (a) Bars.
-  body += d::text(20, 52, "Latency per layer, in network order", "font-size=\"13\" font-weight=\"bold\"");
+  double sum_ms = 0;
+  std::size_t timed = 0;
+  for (const ChartLayer& layer : layers)
+    if (has_bar(layer)) {
+      sum_ms += layer.milliseconds;
+      ++timed;
+    }
+  body += d::text(20, 52,
+                  "Latency per layer, in network order (" + std::to_string(timed) + (timed == 1 ? " layer, " : " layers, ") +
+                      d::number(sum_ms, 3) + " ms in all)",
+                  "font-size=\"13\" font-weight=\"bold\"");
   bool kind_present[std::size(d::kKindStyles)] = {};
   double max_ms = 0;
   std::size_t bars_skipped = 0;
@@ -362,7 +443,7 @@ inline std::string per_layer_svg(const std::string& title, const std::vector<Cha
   }
   body += d::frame(bars);
   body += d::vertical_title(bars.left - 56, (bars.top + bars.bottom) / 2, "latency (ms)");
-  body += d::x_axis_title(bars, "layer index");
+  body += d::x_axis_title(bars, "layer", label_band + 20);
   if (bars_skipped == layers.size()) {
     body += d::empty_message(bars, layers.empty() ? "no layers" : "no layer has a finite latency");
   } else {
@@ -377,14 +458,7 @@ inline std::string per_layer_svg(const std::string& title, const std::vector<Cha
       body += d::line(bars.left, y, bars.right, y, "stroke=\"#dddddd\"");
       body += d::text(bars.left - 6, y + 4, d::number(t * step, decimals), "text-anchor=\"end\"");
     }
-    const double slot = (bars.right - bars.left) / double(layers.size());
     const double bar_width = slot >= 3 ? slot * 0.8 : slot;
-    const std::size_t index_step = std::size_t(std::max(1.0, d::nice_step(double(layers.size()), 20)));
-    for (std::size_t i = 0; i < layers.size(); i += index_step) {
-      const double x = bars.left + (double(i) + 0.5) * slot;
-      body += d::line(x, bars.bottom, x, bars.bottom + 4, "stroke=\"#444444\"");
-      body += d::text(x, bars.bottom + 16, std::to_string(i), "text-anchor=\"middle\"");
-    }
     for (std::size_t i = 0; i < layers.size(); ++i) {
       const ChartLayer& layer = layers[i];
       if (!has_bar(layer)) continue;
@@ -395,22 +469,46 @@ inline std::string per_layer_svg(const std::string& title, const std::vector<Cha
               d::xml_escape(d::tooltip(layer.name, layer.milliseconds, layer.macs, layer.params)) + "</title></rect>\n";
     }
   }
-  body += d::skipped_note(bars, bars_skipped, "layer", "latency not finite or negative");
+  // Read bottom to top, ending just under the axis; the baseline sits right of the slot's centre so that the
+  // glyphs (which stand left of it once rotated) are centred on it.
+  for (std::size_t i = 0; i < layers.size(); i += label_every) {
+    const double x = bars.left + (double(i) + 0.5) * slot;
+    body += d::line(x, bars.bottom, x, bars.bottom + 4, "stroke=\"#444444\"");
+    body += "<text class=\"layer-label\" transform=\"translate(" + d::px(x + 0.35 * d::kAxisLabelFontSize) + "," +
+            d::px(bars.bottom + 7) + ") rotate(-90)\" text-anchor=\"end\" font-size=\"" +
+            d::px(d::kAxisLabelFontSize) + "\">" + d::xml_escape(labels[i]) + "</text>\n";
+  }
+  body += d::skipped_note(bars, bars_skipped, "layer", "latency not finite or negative", label_band + 20);
 
-  // (b) Latency vs MACs.
-  body += d::text(20, 400, "Latency vs MACs per layer (log-log; colours as above)",
-                  "font-size=\"13\" font-weight=\"bold\"");
+  // (b) Latency vs MACs, a mark per kind.
+  body += d::text(20, scatter_heading, "Latency vs MACs per layer (log-log)", "font-size=\"13\" font-weight=\"bold\"");
   std::vector<d::ScatterPoint> points;
+  bool kind_in_scatter[std::size(d::kKindStyles)] = {};
   for (const ChartLayer& layer : layers)
-    if (std::isfinite(layer.milliseconds) && layer.milliseconds > 0 && std::isfinite(layer.macs) && layer.macs >= 0)
-      points.push_back({layer.macs, layer.milliseconds, d::kKindStyles[d::kind_index(layer.kind)].color,
+    if (std::isfinite(layer.milliseconds) && layer.milliseconds > 0 && std::isfinite(layer.macs) && layer.macs >= 0) {
+      const std::size_t k = d::kind_index(layer.kind);
+      kind_in_scatter[k] = true;
+      points.push_back({layer.macs, layer.milliseconds, d::kKindStyles[k].color, d::kKindStyles[k].mark,
                         d::tooltip(layer.name, layer.milliseconds, layer.macs, layer.params), ""});
+    }
+  legend_x = scatter.left + 5;
+  for (std::size_t k = 0; k < std::size(d::kKindStyles); ++k) {
+    if (!kind_in_scatter[k]) continue;
+    body += "<g class=\"legend\" transform=\"translate(" + d::px(legend_x) + "," + d::px(scatter_heading + 16) +
+            ")\"><path d=\"" + d::kKindStyles[k].mark + "\" fill=\"" + d::kKindStyles[k].color +
+            "\" fill-opacity=\"0.85\" stroke=\"#333333\" stroke-width=\"0.6\"/>" + d::text(9, 4, d::kKindStyles[k].kind) +
+            "</g>\n";
+    legend_x += 34 + 7 * double(std::string_view(d::kKindStyles[k].kind).size());
+  }
   body += d::log_log_scatter(scatter, points, "MACs", "0 MACs",
                              layers.empty() ? "no layers" : "no layer has a positive latency and finite MACs", "point",
                              "point-zero-macs");
   body += d::skipped_note(scatter, layers.size() - points.size(), "layer",
                           "latency not positive, or MACs negative or not finite");
-  return d::document(height, title, body);
+  const bool given = std::isfinite(total_ms) && total_ms >= 0;
+  return d::document(height,
+                     title + ": total " + d::number(given ? total_ms : sum_ms, 3) + " ms" + (given ? "" : " (sum of layers)"),
+                     body);
 }
 
 // Whole networks (e.g. S0..S4): latency vs MACs, log-log, one labelled point (class "point") per network with
@@ -423,7 +521,7 @@ inline std::string networks_svg(const std::string& title, const std::vector<Char
   for (const ChartNetwork& network : networks)
     if (std::isfinite(network.milliseconds) && network.milliseconds > 0 && std::isfinite(network.macs) &&
         network.macs > 0)
-      points.push_back({network.macs, network.milliseconds, d::kKindStyles[d::kOtherKind].color,
+      points.push_back({network.macs, network.milliseconds, d::kKindStyles[d::kOtherKind].color, d::kCircleMark,
                         d::tooltip(network.name, network.milliseconds, network.macs, network.params), network.name});
   std::string body = d::log_log_scatter(scatter, points, "MACs", "",
                                         networks.empty() ? "no networks" : "no network has a positive latency and MACs",

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -118,6 +119,8 @@ class ImageFile {
   // Throws mobileone::Error with the file name and stb's reason when the file cannot be decoded. The file
   // is read whole and decoded from memory, so the header that was checked is the one that is decoded.
   static ImageFile load(const std::string& path, std::int64_t max_pixels = kMaxImagePixels) {
+    std::error_code ignored;  // a directory opens as a stream on Linux and reports a size past 2 GiB
+    if (std::filesystem::is_directory(path, ignored)) throw Error(path + ": is a directory, not an image file");
     std::ifstream file(path, std::ios::binary | std::ios::ate);
     if (!file) throw Error(path + ": cannot decode image (cannot open the file)");
     const std::streamoff size = file.tellg();

@@ -3,9 +3,13 @@
 //   mobileone-classify --model MODEL.mone IMAGE... [--top K] [--json] [--threads N] [--repeat N] [--isa ISA]
 //   mobileone-classify --model MODEL.mone --tensor FILE.f32 --shape 1,3,H,W [--logits-out FILE.f32] ...
 //
-// Latency follows the paper's protocol: with --repeat N, one warm-up run, then N timed runs of the
-// network on the already preprocessed input; the median and the minimum are reported.
+// Run with --help for every option. Latency follows the paper's protocol: with --repeat N > 1, one warm-up
+// run, then N timed runs of the network on the already preprocessed input; the median and the minimum are
+// reported. An image that cannot be classified is reported (one line on stderr naming it; with --json also
+// an {"input", "error"} line) and the others still are; the exit status is then 1. Errors in the arguments
+// or the model are fatal: one line on stderr, exit status 1 (no arguments at all: the usage, exit status 2).
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -34,17 +38,61 @@ struct Arguments {
   mobileone::Isa isa = mobileone::Isa::automatic;
 };
 
+// Ceiling of --top, --repeat and the --shape dimensions (a typo's guard: the engine refuses larger shapes anyway).
+constexpr int kMaxCount = 1000000;
+
+constexpr const char* kUsage = R"(usage: mobileone-classify --model MODEL.mone IMAGE... [options]
+       mobileone-classify --model MODEL.mone --tensor FILE.f32 --shape 1,C,H,W [--logits-out FILE.f32] [options]
+
+Classifies image files (JPEG, PNG, BMP, PGM/PPM, TGA, GIF) with a converted MobileOne model, preprocessed
+as the model's reference pipeline does (resize the shorter side, center crop, normalize). A file that cannot
+be classified is reported on stderr and skipped; the exit status is then 1.
+
+  --model FILE        the converted model (weights/convert.py or weights/fetch.sh; required)
+  --top K             classes shown per input, 1..%MAX% (default 5; at most the model's class count)
+  --json              JSON Lines: one JSON object per line, one line per input: "input", "image", "model",
+                      "isa", "threads", "top" [{"index", "label", "prob"}...], "latency_ms" {"median", "min",
+                      "runs"}; an input that failed gets {"input", "error"} instead (default: text)
+  --threads N         0 (automatic: hardware threads, at most 4) or 1..%THREADS% (default 0)
+  --repeat N          timed runs per input, 1..%MAX% (default 1: one run, no warm-up; N > 1: one warm-up
+                      run, then the median and the minimum of N runs)
+  --isa NAME          %ISA% (default auto: $MOBILEONE_ISA if set, else the best
+                      this CPU runs)
+  --tensor FILE       classify a raw little-endian float32 NCHW tensor instead (no preprocessing)
+  --shape 1,C,H,W     the tensor's shape (batch 1; required with --tensor)
+  --logits-out FILE   also write the logits as raw float32 (one input only; default: not written)
+  --help              this text
+
+Examples:
+  mobileone-classify --model mobileone_s0.mone chelsea.png
+  mobileone-classify --model mobileone_s0.mone photos/*.jpg --top 1 --json > results.jsonl
+  mobileone-classify --model mobileone_s0.mone chelsea.png --repeat 20 --threads 1 --isa avx2
+  mobileone-classify --model mobileone_s0.mone --tensor input.f32 --shape 1,3,224,224 --logits-out logits.f32
+)";
+
 std::string usage() {
-  return "usage: mobileone-classify --model MODEL.mone IMAGE... [--top K] [--json] [--threads N] [--repeat N]\n"
-         "                          [--isa ISA]   (ISA: " + mobileone::isa_choices() + ")\n"
-         "       mobileone-classify --model MODEL.mone --tensor FILE.f32 --shape 1,3,H,W [--logits-out FILE.f32] ...\n";
+  std::string text = kUsage;
+  auto fill = [&](const std::string& key, const std::string& value) {
+    for (std::size_t at; (at = text.find(key)) != std::string::npos;) text.replace(at, key.size(), value);
+  };
+  fill("%MAX%", std::to_string(kMaxCount));
+  fill("%THREADS%", std::to_string(mobileone::kMaxThreads));
+  fill("%ISA%", mobileone::isa_choices());
+  return text;
 }
 
-int parse_int(const std::string& flag, const std::string& text, int min_value) {
+// An integer in min_value..max_value, else the error message `expected` ("an integer in 1..1000000").
+int parse_int(const std::string& flag, const std::string& text, int min_value, int max_value = kMaxCount,
+              const std::string& expected = "") {
   char* end = nullptr;
+  errno = 0;
   const long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || value < min_value || value > 1000000)
-    throw mobileone::Error(flag + " expects an integer >= " + std::to_string(min_value) + ", got '" + text + "'");
+  if (text.empty() || *end != '\0' || errno != 0 || value < min_value || value > max_value)
+    throw mobileone::Error(flag + " expects " +
+                           (expected.empty() ? "an integer in " + std::to_string(min_value) + ".." +
+                                                   std::to_string(max_value)
+                                             : expected) +
+                           ", got '" + text + "'");
   return int(value);
 }
 
@@ -58,7 +106,9 @@ Arguments parse_arguments(int argc, char** argv) {
     };
     if (arg == "--model") a.model = value();
     else if (arg == "--top") a.top = parse_int(arg, value(), 1);
-    else if (arg == "--threads") a.threads = parse_int(arg, value(), 1);
+    else if (arg == "--threads")  // what mobileone::Options accepts
+      a.threads = parse_int(arg, value(), 0, mobileone::kMaxThreads,
+                            "0 (automatic) or 1.." + std::to_string(mobileone::kMaxThreads));
     else if (arg == "--repeat") a.repeat = parse_int(arg, value(), 1);
     else if (arg == "--json") a.json = true;
     else if (arg == "--tensor") a.tensor = value();
@@ -71,7 +121,7 @@ Arguments parse_arguments(int argc, char** argv) {
     } else if (!arg.empty() && arg[0] == '-') throw mobileone::Error("unknown option " + arg);
     else a.images.push_back(arg);
   }
-  if (a.model.empty()) throw mobileone::Error("--model is required");
+  if (a.model.empty()) throw mobileone::Error("--model is required (see --help)");
   if (a.tensor.empty() && a.images.empty())
     throw mobileone::Error("give image files, or --tensor with --shape");
   if (!a.tensor.empty() && a.shape.empty()) throw mobileone::Error("--tensor needs --shape 1,3,H,W");
@@ -153,7 +203,8 @@ void report(const std::string& input, const mobileone::Context& context, int top
   const auto predictions = context.top_k(top);
   char number[64];
   if (json) {
-    std::string line = "{\"image\": " + json_string(input) + ", \"model\": " + json_string(context.model().name()) +
+    std::string line = "{\"input\": " + json_string(input) + ", \"image\": " + json_string(input) +
+                       ", \"model\": " + json_string(context.model().name()) +
                        ", \"isa\": " + json_string(mobileone::isa_name(context.isa())) +
                        ", \"threads\": " + std::to_string(context.threads()) + ", \"top\": [";
     for (std::size_t i = 0; i < predictions.size(); ++i) {
@@ -166,8 +217,11 @@ void report(const std::string& input, const mobileone::Context& context, int top
     std::cout << line << "], \"latency_ms\": " << number << "}\n";
     return;
   }
-  std::snprintf(number, sizeof number, "%.3f ms median, %.3f ms min over %d run%s", latency.median_ms, latency.min_ms,
-                latency.runs, latency.runs == 1 ? "" : "s");
+  if (latency.runs == 1)  // no warm-up: the first run also sets up the workspace
+    std::snprintf(number, sizeof number, "%.3f ms (1 run, no warm-up)", latency.median_ms);
+  else
+    std::snprintf(number, sizeof number, "%.3f ms median, %.3f ms min over %d runs", latency.median_ms,
+                  latency.min_ms, latency.runs);
   std::cout << input << ": " << context.model().name() << ", " << mobileone::isa_name(context.isa()) << ", "
             << context.threads() << " thread" << (context.threads() == 1 ? "" : "s") << ", " << number << "\n";
   for (std::size_t i = 0; i < predictions.size(); ++i) {
@@ -176,13 +230,34 @@ void report(const std::string& input, const mobileone::Context& context, int top
   }
 }
 
+// Classifies one image file; throws mobileone::Error naming the file when it cannot be classified.
+void classify_image(const Arguments& args, const std::string& path, mobileone::Context& context) {
+  const auto image = mobileone::examples::ImageFile::load(path);
+  try {
+    context.set_input(image.view());
+  } catch (const mobileone::Error& e) {  // the engine's message names neither the file nor its size
+    throw mobileone::Error(path + " (" + std::to_string(image.view().width) + "x" +
+                           std::to_string(image.view().height) + " pixels): " + e.what());
+  }
+  const Latency latency = time_runs(context, args.repeat);
+  if (!args.logits_out.empty()) write_logits(args.logits_out, context.logits());
+  report(path, context, args.top, latency, args.json);
+}
+
 int run(int argc, char** argv) {
+  if (argc <= 1) {
+    std::cerr << usage();
+    return 2;
+  }
   const Arguments args = parse_arguments(argc, argv);
   const mobileone::Model model = mobileone::Model::load(args.model);
   mobileone::Options options;
   options.threads = args.threads;
   options.isa = args.isa;
   mobileone::Context context(model, options);
+  if (args.top > model.num_classes())
+    std::cerr << "mobileone-classify: note: --top " << args.top << " is more than the model's " << model.num_classes()
+              << " classes; showing " << model.num_classes() << "\n";
 
   if (!args.tensor.empty()) {
     const std::vector<int> shape = parse_shape(args.shape);
@@ -197,14 +272,21 @@ int run(int argc, char** argv) {
     report(args.tensor, context, args.top, latency, args.json);
     return 0;
   }
+  int failures = 0;
   for (const std::string& path : args.images) {
-    const auto image = mobileone::examples::ImageFile::load(path);
-    context.set_input(image.view());
-    const Latency latency = time_runs(context, args.repeat);
-    if (!args.logits_out.empty()) write_logits(args.logits_out, context.logits());
-    report(path, context, args.top, latency, args.json);
+    try {
+      classify_image(args, path, context);
+    } catch (const std::exception& e) {  // reported, and on with the next file
+      ++failures;
+      std::string message = e.what();
+      if (message.compare(0, path.size(), path) != 0) message = path + ": " + message;
+      if (args.json)
+        std::cout << "{\"input\": " << json_string(path) << ", \"error\": " << json_string(message) << "}\n";
+      std::cout.flush();  // keeps stdout and stderr in order on a terminal
+      std::cerr << "mobileone-classify: error: " << message << "\n";
+    }
   }
-  return 0;
+  return failures == 0 ? 0 : 1;
 }
 
 }  // namespace

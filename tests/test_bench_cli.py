@@ -1,5 +1,7 @@
-"""mobileone-bench end to end: the summary, the per-layer table, CSV/JSON/SVG files, --correlation,
---ablation and the error paths.
+"""mobileone-bench end to end: the summary, the per-layer table (named and shaped as weights/convert.py
+--inspect names and shapes layers), CSV/JSON/SVG files, output paths checked before anything is measured,
+--correlation, --ablation, the error paths, and the --help of mobileone-bench, mobileone-make-model and
+mobileone-footprint (found beside mobileone-bench in the build tree).
 
 Usage: test_bench_cli.py BENCH_BINARY FIXTURE_DIR  (run by ctest; under an emulator, given by the
 MOBILEONE_EMULATOR environment variable when cross-compiling, only the quick cases run: qemu proves the
@@ -7,7 +9,9 @@ tool works on AArch64, its timings mean nothing).
 """
 import csv
 import json
+import math
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -17,14 +21,45 @@ import xml.etree.ElementTree as ET
 
 BENCH, FIXTURES = sys.argv[1:3]
 EMULATOR = shlex.split(os.environ.get("MOBILEONE_EMULATOR", ""))
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+CONVERTER = os.path.join(REPO, "weights", "convert.py")
+MAKE_MODEL = os.path.join(os.path.dirname(os.path.abspath(BENCH)), "mobileone-make-model")
+FOOTPRINT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(BENCH)), "..", "examples", "capi",
+                                          "mobileone-footprint"))
+SVG = "{http://www.w3.org/2000/svg}"
 QUICK = ["--iterations", "3", "--warmup", "1"]
 S0_LAYERS = 45
 S0_MACS = 275110400  # at 224x224: tests/test_model_stats.cpp checks it against the paper
 S0_PARAMS = 2078504
 
 
-def run(*args, timeout=900):
-    return subprocess.run(EMULATOR + [BENCH, *args], capture_output=True, text=True, timeout=timeout)
+def run(*args, timeout=900, tool=BENCH):
+    return subprocess.run(EMULATOR + [tool, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def table_rows(text, pattern):
+    """{index: (name, shapes)} of the rows of a printed layer table."""
+    return {int(m.group(1)): (m.group(2), m.group(3)) for m in re.finditer(pattern, text, re.MULTILINE)}
+
+
+# "#  name  kind  in -> out  MMACs ..." (mobileone-bench) and "#  name  kind  act  in -> out ..." (--inspect).
+BENCH_ROW = r"^(\d+) +(\S+) +\S+ +(\S+ -> \S+) +\d"
+INSPECT_ROW = r"^ *(\d+)  (\S+) +\S+ +(?:relu|-) +(\S+ -> \S+) +\d"
+
+
+def option_entries(help_text):
+    """{option: its description} of a help text's "  --option ..." entries (continuation lines included)."""
+    entries, current = {}, None
+    for line in help_text.splitlines():
+        match = re.match(r"  (-[-\w]+(?:, --[-\w]+)?)", line)
+        if match:
+            current = match.group(1)
+            entries[current] = line
+        elif current and line.startswith("      "):
+            entries[current] += " " + line.strip()
+        else:
+            current = None
+    return entries
 
 
 class BenchCli(unittest.TestCase):
@@ -44,8 +79,13 @@ class BenchCli(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
             out = result.stdout
             for fragment in ("s0: 224x224", "cold (first run)", "warm min", "275.1 M MACs", "peak resident",
-                             "s0/stage2.3/pw1x1_to128/C128_28x28", "s0/stage0/conv3x3_s2/C3_224x224", "sum of layers"):
+                             "sum of layers"):
                 self.assertIn(fragment, out)
+            table = table_rows(out, BENCH_ROW)
+            self.assertEqual(len(table), S0_LAYERS)
+            self.assertEqual(table[0], ("stage0", "3x224x224 -> 48x112x112"))
+            self.assertEqual(table[8], ("stage2.3", "128x28x28 -> 128x28x28"))
+            self.assertEqual(table[44], ("linear", "1024 -> 1000"))
 
             with open(paths["csv"], newline="") as f:
                 rows = list(csv.DictReader(f))
@@ -74,10 +114,19 @@ class BenchCli(unittest.TestCase):
             self.assertEqual(report["layers"][0]["out"], [112, 112, 48])
 
             root = ET.parse(paths["svg"]).getroot()
-            self.assertEqual(root.tag, "{http://www.w3.org/2000/svg}svg")
-            titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title") if t.text]
+            self.assertEqual(root.tag, SVG + "svg")
+            titles = [t.text for t in root.iter(SVG + "title") if t.text]
             self.assertTrue(any("s0/stage4.1/pw1x1_to1024/C256_7x7" in t for t in titles))
-            self.assertEqual(os.listdir(tmp).count("s0.csv.tmp"), 0)
+            # The whole network's median in the title, the layers' names under the bars, a mark per kind.
+            texts = ["".join(t.itertext()) for t in root.iter(SVG + "text")]
+            self.assertEqual(texts[0], f"s0 224x224, {report['isa']}, 1 thread, median of 3 runs: total "
+                                       f"{report['median_ms']:.3f} ms")
+            labels = ["".join(t.itertext()) for t in root.iter(SVG + "text") if t.get("class") == "layer-label"]
+            self.assertEqual(labels, [table[i][0] for i in range(S0_LAYERS)])
+            legend = [e for e in root.iter(SVG + "g") if e.get("class") == "legend"]
+            self.assertEqual(["".join(e.find(SVG + "text").itertext()) for e in legend], ["conv3x3", "dw3x3", "pw1x1", "avgpool", "linear"])
+            self.assertEqual(len({e.find(SVG + "path").get("d") for e in legend}), 5)
+            self.assertEqual(sorted(os.listdir(tmp)), ["s0.csv", "s0.json", "s0.svg"])  # no temporaries left
 
     def test_model_file_size_threads_and_isa(self):
         model = os.path.join(FIXTURES, "s0_real.mone")
@@ -130,6 +179,84 @@ class BenchCli(unittest.TestCase):
         table3 = out[out.index("Table 3"):]
         self.assertIn("skip", table3.lower())
 
+    def test_layer_names_and_shapes_match_inspect(self):
+        """The bench's per-layer table and weights/convert.py --inspect name each layer and print its shapes the
+        same way (the blob's name, Apple's module path; channels x height x width)."""
+        model = os.path.join(FIXTURES, "s0_real.mone")
+        bench = run("--model", model, "--per-layer", *QUICK)
+        self.assertEqual(bench.returncode, 0, bench.stderr)
+        inspect = subprocess.run([sys.executable, CONVERTER, "--inspect", model], capture_output=True, text=True)
+        self.assertEqual(inspect.returncode, 0, inspect.stderr)
+        bench_rows, inspect_rows = table_rows(bench.stdout, BENCH_ROW), table_rows(inspect.stdout, INSPECT_ROW)
+        self.assertEqual(len(inspect_rows), S0_LAYERS)
+        self.assertEqual(bench_rows, inspect_rows)
+        self.assertEqual(inspect_rows[43], ("gap", "1024x7x7 -> 1024x1x1"))
+        self.assertIn("stage2.15", [name for name, _ in bench_rows.values()])
+
+    def test_output_paths_are_checked_before_measuring(self):
+        # 10^6 timed runs would take an hour: each case must fail before the first.
+        endless = ["--variant", "s0", "--iterations", "1000000"]
+        with tempfile.TemporaryDirectory() as tmp:
+            good, missing = os.path.join(tmp, "good.csv"), os.path.join(tmp, "no-such-dir", "s0.svg")
+            result = run(*endless, "--csv", good, "--svg", missing, timeout=120)
+            self.assert_clean_error(result, f"cannot write {missing} (--svg): No such file or directory; "
+                                            "nothing was measured")
+            self.assertEqual(os.listdir(tmp), [])  # the good path was only probed: no empty file, no temporary
+            result = run(*endless, "--json", tmp, timeout=120)
+            self.assert_clean_error(result, f"cannot write {tmp} (--json): it is a directory; nothing was measured")
+            result = run(*endless, "--csv", os.path.join(good, "x.csv"), timeout=120)  # under a missing directory
+            self.assert_clean_error(result, "(--csv)", "nothing was measured")
+            # Before --correlation and --ablation too, when a network is measured after them.
+            result = run("--correlation", "--variant", "s0", "--json", missing, timeout=120)
+            self.assert_clean_error(result, f"cannot write {missing} (--json)")
+            self.assert_clean_error(run("--csv", ""), "--csv needs a file name")
+            self.assertEqual(os.listdir(tmp), [])
+
+    def test_help(self):
+        result = run("--help")
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        entries = option_entries(result.stdout)
+        for option in ("--model", "--variant", "--size", "--threads", "--isa", "--iterations", "--warmup",
+                       "--per-layer", "--csv", "--json", "--svg", "--correlation", "--ablation", "--peak-gmacs"):
+            self.assertIn(option, entries)
+            self.assertIn("default", entries[option], option)
+        examples = result.stdout[result.stdout.index("\nexamples:\n"):].splitlines()[2:]
+        self.assertGreaterEqual(len(examples), 3)
+        for example in examples:
+            self.assertTrue(example.startswith("  mobileone-bench --"), example)
+
+    def test_make_model_help_and_usage(self):
+        result = run("--help", tool=MAKE_MODEL)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        entries = option_entries(result.stdout)
+        for option in ("--variant", "-o, --output", "--seed", "--size", "--stats", "--layers"):
+            self.assertIn(option, entries)
+            self.assertRegex(entries[option], r"\((no )?default|\(required\)", option)
+        self.assertIn("(default 20230101", entries["--seed"])  # bench_common.hpp's kDefaultSeed
+        self.assertIn("\nexamples:\n  mobileone-make-model --variant s2 -o s2.mone\n", result.stdout)
+        # No arguments: the same usage on stdout, no error line (exit status 1: nothing was made).
+        bare = run(tool=MAKE_MODEL)
+        self.assertEqual((bare.returncode, bare.stdout, bare.stderr), (1, result.stdout, ""))
+        # Errors are one line.
+        self.assertEqual(run("--stats", tool=MAKE_MODEL).stderr,
+                         "mobileone-make-model: error: --variant is required (see --help)\n")
+        # An example from the help works as written.
+        with tempfile.TemporaryDirectory() as tmp:
+            made = subprocess.run(EMULATOR + [MAKE_MODEL, "--variant", "s2", "-o", "s2.mone"], cwd=tmp,
+                                  capture_output=True, text=True, timeout=300)
+            self.assertEqual(made.returncode, 0, made.stderr)
+            self.assertEqual(os.listdir(tmp), ["s2.mone"])
+
+    @unittest.skipUnless(os.path.exists(FOOTPRINT), "mobileone-footprint not built (examples off)")
+    def test_footprint_help(self):
+        result = run("--help", tool=FOOTPRINT)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        for fragment in ("write-random VARIANT FILE", "measure FILE", "(seed 1, 224x224)", "threads: the",
+                         "\nexamples:\n  mobileone-footprint write-random s0 s0.mone\n  mobileone-footprint measure s0.mone\n"):
+            self.assertIn(fragment, result.stdout)
+        bare = run(tool=FOOTPRINT)  # no arguments: the usage (on stderr, exit status 2, as before)
+        self.assertEqual((bare.returncode, bare.stderr), (2, result.stdout))
+
     def test_errors(self):
         self.assert_clean_error(run("--variant", "s9"), "unknown MobileOne variant 's9'")
         self.assert_clean_error(run("--frobnicate"), "unknown option '--frobnicate'")
@@ -144,7 +271,8 @@ class BenchCli(unittest.TestCase):
             target = os.path.join(tmp, "no-such-dir", "s0.csv")
             result = run("--variant", "s0", "--size", "32", *QUICK, "--csv", target)
             self.assertEqual(result.returncode, 1)
-            self.assertEqual(result.stderr, f"mobileone-bench: error: cannot write {target}\n")
+            self.assertEqual(result.stderr, f"mobileone-bench: error: cannot write {target} (--csv): No such file or "
+                                            "directory; nothing was measured\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""mobileone-classify end to end: text and JSON output, tensor parity mode, and the error paths.
+"""mobileone-classify end to end: text and JSON output, tensor parity mode, and the error paths; and
+examples/classify.sh with a local checkpoint and offline.
 
 Usage: test_cli.py CLI_BINARY FIXTURE_DIR SHARED_DIR  (run by ctest; the binary may be prefixed by an
 emulator through the MOBILEONE_EMULATOR environment variable when cross-compiling).
@@ -10,15 +11,25 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 CLI, FIXTURES, SHARED = sys.argv[1:4]
 EMULATOR = shlex.split(os.environ.get("MOBILEONE_EMULATOR", ""))
 MODEL = os.path.join(FIXTURES, "s0_real.mone")
+CLASSIFY_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "classify.sh")
+CHECKPOINT = os.path.join(SHARED, "weights", "mobileone_s0.pth.tar")
 
 
-def run(*args):
-    return subprocess.run(EMULATOR + [CLI, *args], capture_output=True, text=True, timeout=600)
+def run(*args, env=None):
+    return subprocess.run(EMULATOR + [CLI, *args], capture_output=True, text=True, timeout=600,
+                          env=None if env is None else {**os.environ, **env})
+
+
+def write_pgm(path, width, height):
+    with open(path, "wb") as f:
+        f.write(b"P5\n%d %d\n255\n" % (width, height) + bytes(range(256)) * (width * height // 256)
+                + bytes(width * height % 256))
 
 
 class ClassifyCli(unittest.TestCase):
@@ -96,6 +107,111 @@ class ClassifyCli(unittest.TestCase):
             self.assert_clean_error(run(image), "--model is required")
             self.assert_clean_error(run("--model", MODEL, image, "--bogus"), "unknown option --bogus")
 
+    def test_bad_files_are_reported_and_the_rest_classified(self):
+        chelsea, apple = (os.path.join(SHARED, "images", name) for name in ("chelsea.png", "apple.png"))
+        with tempfile.TemporaryDirectory() as tmp:
+            notes = os.path.join(tmp, "notes.txt")
+            with open(notes, "w") as f:
+                f.write("not an image\n")
+            inputs = [chelsea, notes, tmp, apple]
+            result = run("--model", MODEL, *inputs, "--top", "1")
+            self.assertEqual(result.returncode, 1, result.stderr)
+            headers = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+            self.assertEqual([h.split(": ")[0] for h in headers], [chelsea, apple])
+            self.assertIn("Egyptian cat", result.stdout)
+            errors = result.stderr.splitlines()
+            self.assertEqual(len(errors), 2, result.stderr)
+            self.assertTrue(errors[0].startswith(f"mobileone-classify: error: {notes}: cannot decode image"), errors[0])
+            self.assertEqual(errors[1], f"mobileone-classify: error: {tmp}: is a directory, not an image file")
+
+            result = run("--model", MODEL, *inputs, "--top", "1", "--json")
+            self.assertEqual(result.returncode, 1, result.stderr)
+            records = [json.loads(line) for line in result.stdout.splitlines()]  # JSON Lines: one object a line
+            self.assertEqual([r["input"] for r in records], inputs)
+            self.assertEqual(set(records[1]), {"input", "error"})
+            self.assertIn("cannot decode image", records[1]["error"])
+            self.assertIn("is a directory", records[2]["error"])
+            with open(os.path.join(SHARED, "reference", "s0_top5.json")) as f:
+                reference = json.load(f)["images"]
+            self.assertEqual(records[0]["top"][0]["index"], reference["chelsea.png"]["top5"][0]["index"])
+            self.assertEqual(records[3]["top"][0]["index"], reference["apple.png"]["top5"][0]["index"])
+            self.assertEqual(len(result.stderr.splitlines()), 2, result.stderr)
+
+            result = run("--model", MODEL, chelsea, apple, "--top", "1", "--json")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(result.stderr, "")
+            # A model that does not load is fatal: nothing is classified.
+            self.assert_clean_error(run("--model", notes, chelsea, apple), "notes.txt")
+
+    def test_directory_says_it_is_a_directory(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.assert_clean_error(run("--model", MODEL, tmp), f"{tmp}: is a directory, not an image file")
+
+    def test_extreme_aspect_ratio_names_the_file_and_its_size(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tall = os.path.join(tmp, "tall.pgm")
+            write_pgm(tall, 1, 200)
+            self.assert_clean_error(run("--model", MODEL, tall), f"{tall} (1x200 pixels): ", "aspect ratio")
+
+    def test_threads_accepts_what_the_engine_accepts(self):
+        image = os.path.join(SHARED, "images", "chelsea.png")
+        result = run("--model", MODEL, image, "--threads", "0", "--top", "1")  # 0: automatic, as in the engine
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for bad in ("1025", "-1", "two", ""):
+            self.assert_clean_error(run("--model", MODEL, image, "--threads", bad),
+                                    f"--threads expects 0 (automatic) or 1..1024, got '{bad}'")
+
+    def test_repeat_states_its_ceiling(self):
+        image = os.path.join(SHARED, "images", "chelsea.png")
+        for bad in ("0", "1000001"):
+            self.assert_clean_error(run("--model", MODEL, image, "--repeat", bad),
+                                    f"--repeat expects an integer in 1..1000000, got '{bad}'")
+
+    def test_bad_isa_environment_variable_is_named(self):
+        image = os.path.join(SHARED, "images", "chelsea.png")
+        self.assert_clean_error(run("--model", MODEL, image, env={"MOBILEONE_ISA": "bogus"}),
+                                "environment variable MOBILEONE_ISA: unknown ISA 'bogus'")
+
+    def test_top_beyond_the_class_count_is_noted_once(self):
+        image = os.path.join(SHARED, "images", "chelsea.png")
+        result = run("--model", MODEL, image, "--top", "5000")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, "mobileone-classify: note: --top 5000 is more than the model's 1000 classes; "
+                                        "showing 1000\n")
+        self.assertEqual(len(result.stdout.splitlines()), 1 + 1000)
+        result = run("--model", MODEL, image, image, "--top", "5000", "--json")
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)  # said once, not once per image
+
+    def test_single_run_prints_one_time(self):
+        image = os.path.join(SHARED, "images", "chelsea.png")
+        result = run("--model", MODEL, image, "--top", "1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        header = result.stdout.splitlines()[0]
+        self.assertRegex(header, r", \d+\.\d{3} ms \(1 run, no warm-up\)$")
+        self.assertNotIn("median", header)
+        result = run("--model", MODEL, image, "--top", "1", "--repeat", "3")
+        self.assertRegex(result.stdout.splitlines()[0], r" ms median, \d+\.\d{3} ms min over 3 runs$")
+
+    def test_help_and_no_arguments(self):
+        result = run("--help")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        text = result.stdout
+        options = ("--model", "--top", "--json", "--threads", "--repeat", "--isa", "--tensor", "--shape",
+                   "--logits-out", "--help")
+        described = {line.split()[0]: line for line in text.splitlines() if line.startswith("  --")}
+        self.assertEqual(set(described), set(options))
+        for option in ("--top", "--json", "--threads", "--repeat", "--isa", "--logits-out"):
+            self.assertIn("default", text[text.index("  " + option + " "):].split("\n  --")[0], option)
+        for fragment in ("1..1000000 (default 1", "0 (automatic: hardware threads, at most 4) or 1..1024 (default 0)",
+                         "JSON Lines", "auto, scalar, avx2, avx512 or neon", "Examples:",
+                         "mobileone-classify --model mobileone_s0.mone chelsea.png"):
+            self.assertIn(fragment, text)
+        result = run()
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stdout, "")
+        self.assertTrue(result.stderr.startswith("usage: mobileone-classify --model MODEL.mone IMAGE..."),
+                        result.stderr)
+
     def test_non_finite_tensor_is_refused(self):
         height, width = 8, 9
         with tempfile.TemporaryDirectory() as tmp:
@@ -111,6 +227,48 @@ class ClassifyCli(unittest.TestCase):
                     self.assertEqual(result.returncode, 1, result.stderr)
                     self.assert_clean_error(result, f"{tensor}: input tensor has a non-finite value ({name}) at "
                                                     "channel 1, row 2, column 3")
+
+
+@unittest.skipIf(EMULATOR, "classify.sh runs the CLI natively")
+class ClassifyScript(unittest.TestCase):
+    """examples/classify.sh with this build's CLI (MOBILEONE_CLASSIFY) and a scratch model directory."""
+
+    def classify_sh(self, cwd, *args, env=None):
+        environment = {**os.environ, "MOBILEONE_CLASSIFY": os.path.abspath(CLI), "PYTHON": sys.executable,
+                       "MOBILEONE_MODEL_DIR": os.path.join(cwd, "models"), **(env or {})}
+        script = os.path.relpath(CLASSIFY_SH, cwd)
+        start = time.monotonic()
+        result = subprocess.run([script, *args], cwd=cwd, env=environment, capture_output=True, text=True,
+                                timeout=300)
+        return result, time.monotonic() - start
+
+    @unittest.skipUnless(os.path.exists(CHECKPOINT), "no local checkpoint in the shared folder")
+    def test_local_checkpoint_with_paths_relative_to_another_directory(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            os.symlink(os.path.abspath(SHARED), os.path.join(tmp, "data"))  # data/...: nothing of that name in the repo
+            checkpoint = os.path.join("data", os.path.relpath(CHECKPOINT, SHARED))
+            image = os.path.join("data", "images", "chelsea.png")
+            result, _ = self.classify_sh(tmp, "--local", checkpoint, image, "--top", "1")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertTrue(result.stdout.startswith(image + ": mobileone_s0, "), result.stdout)
+            self.assertIn("Egyptian cat (285)", result.stdout)
+
+    def test_download_offline_fails_fast_with_the_local_hint(self):
+        # Offline, made certain: every download goes through a proxy that refuses connections.
+        offline = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "no_proxy": "",
+                   "NO_PROXY": ""}
+        with tempfile.TemporaryDirectory() as tmp:
+            result, seconds = self.classify_sh(tmp, os.path.relpath(os.path.join(SHARED, "images", "chelsea.png"), tmp),
+                                               env=offline)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertEqual(result.stdout, "")
+            lines = result.stderr.splitlines()
+            self.assertLessEqual(len(lines), 3, result.stderr)  # downloading URL, curl's reason, the hint
+            self.assertNotIn("Warning", result.stderr)  # no retries
+            self.assertNotIn("%", result.stderr)  # no progress meter
+            self.assertIn("use --local CHECKPOINT", lines[-1])
+            self.assertLess(seconds, 10)
+            self.assertEqual(os.listdir(os.path.join(tmp, "models")), [])  # no partial download left
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
 
 Reads PyTorch zip checkpoints and safetensors files with Apple's or timm's MobileOne keys, fused or
 train-time. Needs numpy only: it never imports torch and never runs code from a checkpoint.
-Every failure is one line `error: <file>: <what>` on stderr and exit status 1.
+Every failure is one line `error: <file>: <what>` on stderr and exit status 1; a python3 without numpy
+gets one line naming an interpreter that has it. When the reader of its output goes away
+(`--inspect MODEL.mone | head`), it stops quietly with exit status 141, as a C tool killed by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -17,8 +19,32 @@ import contextlib
 import math
 import os
 import secrets
+import shlex
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
+
+
+def _numpy_missing() -> str:
+    """The one line for a python3 without numpy. Names the first other interpreter that has it, of the two
+    weights/fetch.sh tries (python3 on PATH, then /usr/bin/python3, where Debian's python3-numpy goes), with the
+    command to rerun; else says how to install it."""
+    here = sys.executable or "python3"
+    message = f"error: convert.py: numpy is not installed for {here}"
+    for candidate in (shutil.which("python3"), "/usr/bin/python3"):
+        if not candidate or os.path.abspath(candidate) == os.path.abspath(here) or not os.access(candidate, os.X_OK):
+            continue
+        try:
+            has_numpy = subprocess.run([candidate, "-c", "import numpy"], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            has_numpy = False
+        if has_numpy:
+            return f"{message}; {candidate} has it: {shlex.join([candidate, *sys.argv])}"
+    return (f"{message}; install it (Debian: apt-get install python3-numpy, then use /usr/bin/python3; "
+            f"elsewhere: {here} -m pip install numpy)")
+
 
 try:
     from checkpoint_reader import CheckpointError, read_checkpoint
@@ -29,7 +55,7 @@ try:
 except ModuleNotFoundError as missing:
     if missing.name != "numpy":
         raise
-    sys.exit(f"error: convert.py: numpy is not installed for {sys.executable}")
+    sys.exit(_numpy_missing())
 
 IMAGENET_LABELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "imagenet_classes.txt")
 DEFAULT_INPUT_SIZE = (224, 224)
@@ -254,19 +280,44 @@ def _crop_fraction(text: str) -> float:
     return value
 
 
+USAGE_EXAMPLES = """examples:
+  python3 weights/convert.py mobileone_s0.pth.tar -o mobileone_s0.mone
+  python3 weights/convert.py mobileone_s2_unfused.pth.tar -o s2.mone --expect-variant s2
+  python3 weights/convert.py my_mobileone.safetensors -o mine.mone --labels classes.txt --input-size 256,320
+  python3 weights/convert.py --inspect mobileone_s0.mone
+
+Python needs numpy only (Debian: /usr/bin/python3 with python3-numpy). Exit status: 0 done, 1 failed (one
+line on stderr), 141 the reader of the output went away (e.g. `| head`)."""
+
+
 def parse_args(argv):
-    parser = _OneLineParser(prog="convert.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkpoint", nargs="?", help="PyTorch zip checkpoint (.pth, .pth.tar, .bin) or .safetensors")
-    parser.add_argument("-o", "--output", help="the .mone file to write")
-    parser.add_argument("--labels", help="class names, one per line (default: ImageNet's 1000 for 1000 classes)")
-    parser.add_argument("--name", help="model name (default: mobileone_s0..s4 or mobileone_custom)")
-    parser.add_argument("--input-size", type=_input_size, help="H or H,W the model is meant to run at (224)")
-    parser.add_argument("--crop-fraction", type=_crop_fraction,
-                        help="centre-crop fraction (0.875 for S0 and custom models, 0.9 for S1..S4)")
+    parser = _OneLineParser(prog="convert.py", description=__doc__.split("\n\n")[0], epilog=USAGE_EXAMPLES,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", nargs="?",
+                        help="PyTorch zip checkpoint (.pth, .pth.tar, .bin) or .safetensors (default: none; give it, "
+                             "or --inspect)")
+    parser.add_argument("-o", "--output", metavar="MODEL.mone",
+                        help="the .mone file to write, atomically (no default: required with CHECKPOINT)")
+    parser.add_argument("--labels", metavar="FILE",
+                        help="class names, one per line (default: ImageNet's 1000 for 1000 classes, else "
+                             "class_0, class_1, ...)")
+    parser.add_argument("--name", help="model name (default: mobileone_s0..s4, or mobileone_custom)")
+    parser.add_argument("--input-size", metavar="H[,W]", type=_input_size,
+                        help="input size the model is meant to run at (default: 224, i.e. 224x224)")
+    parser.add_argument("--crop-fraction", metavar="F", type=_crop_fraction,
+                        help="centre-crop fraction in (0, 1] (default: 0.875 for S0 and custom models, 0.9 for "
+                             "S1..S4, as timm)")
     parser.add_argument("--expect-variant", choices=sorted(STANDARD_VARIANTS),
-                        help="fail unless the checkpoint is exactly this standard variant")
-    parser.add_argument("--inspect", metavar="MODEL", help="validate a .mone file and print its layer table")
-    parser.add_argument("--debug", action="store_true", help="show a traceback for unexpected failures")
+                        help="fail unless the checkpoint is exactly this standard variant (default: accept any "
+                             "MobileOne)")
+    parser.add_argument("--inspect", metavar="MODEL.mone",
+                        help="validate a .mone file and print its layer table instead of converting (default: "
+                             "convert)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show a traceback for unexpected failures (default: one line)")
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()  # no arguments: the usage, with examples (and still exit status 1)
+        sys.stdout.flush()
     args = parser.parse_args(argv)
     if args.inspect and args.checkpoint:
         parser.error("--inspect takes no checkpoint")
@@ -275,11 +326,26 @@ def parse_args(argv):
     return args
 
 
+def _output_closed() -> int:
+    """Our reader went away (`convert.py --inspect MODEL.mone | head`): stop without a word. Python would
+    otherwise report the BrokenPipeError again when it flushes stdout at exit, so stdout now goes to the null
+    device. The status is 141 (128 + SIGPIPE), what the shell reports for a C tool (cat, grep, seq) stopped
+    the same way: under `set -o pipefail` this pipeline behaves as it would with them, and a truncated table
+    is never reported as a complete one (status 0)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     subject = args.inspect or args.checkpoint
     try:
         inspect_blob(args.inspect) if args.inspect else convert(args)
+        sys.stdout.flush()  # a closed pipe shows here, not later at exit
+    except BrokenPipeError:
+        return _output_closed()
     except ConversionError as e:
         print(one_line(f"error: {e.path}: {e}"), file=sys.stderr)
         return 1

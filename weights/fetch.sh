@@ -3,16 +3,25 @@
 #
 #   fetch.sh VARIANT [-o DIR] [--local CHECKPOINT] [--unfused]
 #
-#   VARIANT            s0, s1, s2, s3 or s4
+#   VARIANT            s0, s1, s2, s3 or s4 (required)
 #   -o DIR             where the checkpoint is cached and mobileone_VARIANT.mone is written
 #                      (default: models/ beside this script, which git ignores)
-#   --local FILE       use this checkpoint instead of downloading (offline machines)
-#   --unfused          take Apple's train-time checkpoint (mobileone_VARIANT_unfused.pth.tar)
+#   --local FILE       use this checkpoint instead of downloading, for offline machines
+#                      (default: download from Apple's server, or reuse DIR's cached copy)
+#   --unfused          take Apple's train-time checkpoint, mobileone_VARIANT_unfused.pth.tar
+#                      (default: the fused mobileone_VARIANT.pth.tar)
+#   -h, --help         this text
+#
+# Examples:
+#   weights/fetch.sh s0                      # writes weights/models/mobileone_s0.mone
+#   weights/fetch.sh s2 --unfused -o /tmp/models
+#   weights/fetch.sh s0 --local ../shared/weights/mobileone_s0.pth.tar -o /tmp/models
 #
 # Verification: Apple publishes no checksums. The fused S0 file is checked against the SHA-256 of the
 # copy this project was tested with; every file, that one included, must also convert to exactly the
 # requested standard architecture (convert.py --expect-variant).
-# The interpreter is $PYTHON if set, else the first of python3, /usr/bin/python3 that has numpy.
+# The interpreter is $PYTHON if set (default: unset), else the first of python3, /usr/bin/python3 that has
+# numpy. Without arguments this text is printed (exit status 1).
 set -euo pipefail
 
 BASE_URL="https://docs-assets.developer.apple.com/ml-research/datasets/mobileone"
@@ -23,9 +32,14 @@ die() {
   exit 1
 }
 
-usage() {  # [STATUS]
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-  exit "${1:-1}"
+usage() {  # [STATUS]: on stdout for --help and for no arguments at all (STATUS 0 or "stdout"), else on stderr
+  local text
+  text="$(sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//')"
+  case "${1:-1}" in
+    0) echo "$text"; exit 0 ;;
+    stdout) echo "$text"; exit 1 ;;
+    *) echo "$text" >&2; exit "${1:-1}" ;;
+  esac
 }
 
 known_sha256() {
@@ -61,18 +75,22 @@ sha256_of() {
 
 download() {  # URL DEST: the file appears under DEST only once it is complete
   local partial="$2.part"
+  local hint="without internet access, use --local CHECKPOINT (a MobileOne checkpoint file you have)"
   echo "downloading $1" >&2
+  # One attempt, no progress meter, 10 s to resolve and connect: an offline machine fails in seconds.
   if command -v curl >/dev/null 2>&1; then
-    curl -fL --retry 3 -o "$partial" "$1" || { rm -f "$partial"; die "download of $1 failed"; }
+    curl -sS --fail -L --connect-timeout 10 -o "$partial" "$1" || { rm -f "$partial"; die "download failed; $hint"; }
   elif command -v wget >/dev/null 2>&1; then
-    wget -O "$partial" "$1" || { rm -f "$partial"; die "download of $1 failed"; }
+    wget -nv --tries=1 --dns-timeout=10 --connect-timeout=10 -O "$partial" "$1" ||
+      { rm -f "$partial"; die "download failed; $hint"; }
   else
-    die "neither curl nor wget is installed (use --local FILE)"
+    die "neither curl nor wget is installed; use --local CHECKPOINT (a MobileOne checkpoint file you have)"
   fi
   mv "$partial" "$2"
 }
 
 variant="" out_dir="$HERE/models" local_file="" suffix=""
+[ $# -gt 0 ] || usage stdout
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) [ $# -ge 2 ] || usage; out_dir="$2"; shift 2 ;;
@@ -83,7 +101,7 @@ while [ $# -gt 0 ]; do
     *) echo "error: fetch.sh: unknown argument '$1'" >&2; usage ;;
   esac
 done
-[ -n "$variant" ] || usage
+[ -n "$variant" ] || { echo "error: fetch.sh: no VARIANT (s0..s4) given" >&2; usage; }
 
 python="$(pick_python)"
 file_name="mobileone_${variant}${suffix}.pth.tar"

@@ -19,6 +19,26 @@
 
 namespace {
 
+const char* const kUsage =
+    "usage: mobileone-footprint write-random VARIANT FILE\n"
+    "       mobileone-footprint measure FILE\n"
+    "\n"
+    "The run-time memory of a model, as examples/README.md reports it for S0..S4 (examples/capi/\n"
+    "measure_footprint.sh runs both commands for each variant).\n"
+    "\n"
+    "  write-random VARIANT FILE   write FILE, a .mone of MobileOne-VARIANT (s0..s4) with random weights\n"
+    "                              (seed 1, 224x224)\n"
+    "  measure FILE                load FILE, classify one 224x224 RGB image with one context (threads: the\n"
+    "                              engine's default, the hardware threads up to 4), print the blob, packed-\n"
+    "                              weight and workspace sizes and the peak resident memory\n"
+    "  -h, --help                  this text\n"
+    "\n"
+    "There are no other options (so no other defaults).\n"
+    "\n"
+    "examples:\n"
+    "  mobileone-footprint write-random s0 s0.mone\n"
+    "  mobileone-footprint measure s0.mone\n";
+
 long peak_rss_kib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -51,10 +71,11 @@ void measure(const std::string& path) {
 int main(int argc, char** argv) {
   try {
     const std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.size() == 3 && args[0] == "write-random") write_random(args[1], args[2]);
+    if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) std::cout << kUsage;
+    else if (args.size() == 3 && args[0] == "write-random") write_random(args[1], args[2]);
     else if (args.size() == 2 && args[0] == "measure") measure(args[1]);
     else {
-      std::cerr << "usage: mobileone-footprint write-random VARIANT FILE | measure FILE\n";
+      std::cerr << kUsage;
       return 2;
     }
     return 0;

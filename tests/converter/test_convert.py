@@ -688,6 +688,119 @@ class FetchTest(ConverterTestCase):
         self.assertEqual(os.listdir(self.dir), [])
 
 
+# --- a newcomer's first hour: help, no arguments, a closed pipe, a python3 without numpy -------------------------
+
+class CommandLineTest(ConverterTestCase):
+    def test_help_gives_every_option_a_default_and_examples(self):
+        result = run_convert("--help")
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        entries, current = {}, None
+        for line in result.stdout.splitlines():
+            if line.startswith("  ") and not line.startswith("   ") and current != "examples":
+                current = line.split()[0]
+                entries[current] = line
+            elif line.startswith("      ") and current in entries:
+                entries[current] += " " + line.strip()
+            else:
+                current = "examples" if line == "examples:" or current == "examples" else None
+        for option in ("checkpoint", "-o", "--labels", "--name", "--input-size", "--crop-fraction",
+                       "--expect-variant", "--inspect", "--debug"):
+            self.assertIn(option, entries)
+            self.assertIn("default", entries[option], option)
+        self.assertIn("(default: 224, i.e. 224x224)", entries["--input-size"])
+        examples = [line.split()[2:] for line in result.stdout[result.stdout.index("\nexamples:\n"):].splitlines()
+                    if line.startswith("  python3 weights/convert.py ")]
+        self.assertGreaterEqual(len(examples), 3)
+        for example in examples:  # each one parses as written
+            convert.parse_args(example)
+
+    def test_no_arguments_print_the_usage(self):
+        result = run_convert()
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(result.stdout.startswith("usage: convert.py "), result.stdout)
+        self.assertIn("\nexamples:\n  python3 weights/convert.py ", result.stdout)
+        self.assertEqual(result.stderr, "error: convert.py: give CHECKPOINT -o MODEL.mone, or --inspect MODEL.mone "
+                                        "(see --help)\n")
+
+    def run_into_closed_pipe(self, *args) -> subprocess.CompletedProcess:
+        """Runs the converter with a stdout nobody reads (`| head` once head has exited)."""
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            return subprocess.run([sys.executable, CONVERTER, *args], stdout=write_end, stderr=subprocess.PIPE,
+                                  text=True, timeout=300)
+        finally:
+            os.close(write_end)
+
+    def test_inspect_into_a_closed_pipe_stops_quietly(self):
+        result = self.run_into_closed_pipe("--inspect", SE_K3_CKPT + ".mone")
+        self.assertEqual((result.returncode, result.stderr), (141, ""))  # 128 + SIGPIPE, as `cat`, `seq`
+
+    def test_conversion_into_a_closed_pipe_still_writes_the_model(self):
+        result = self.run_into_closed_pipe(SE_K3_CKPT, "-o", self.path("piped.mone"))
+        self.assertEqual(result.returncode, 141)
+        self.assertNotIn("error", result.stderr)  # only the note that the 7 classes get made-up names
+        with open(self.path("piped.mone"), "rb") as f:
+            self.assertEqual(f.read(), SE_K3_BLOB)
+
+    def test_python_without_numpy_gets_a_hint(self):
+        # import numpy fails (sys.modules hack); no other python3 on PATH: one line, no traceback.
+        script = ("import runpy, sys\n"
+                  "sys.modules['numpy'] = None\n"
+                  "sys.path.insert(0, sys.argv[1])\n"
+                  "sys.argv = sys.argv[2:]\n"
+                  "runpy.run_path(sys.argv[0], run_name='__main__')\n")
+        result = subprocess.run([sys.executable, "-c", script, WEIGHTS, CONVERTER, "--inspect", "x.mone"],
+                                capture_output=True, text=True, env=dict(os.environ, PATH=self.dir))
+        self.assertEqual((result.returncode, result.stdout), (1, ""))
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertTrue(result.stderr.startswith(f"error: convert.py: numpy is not installed for {sys.executable}; "),
+                        result.stderr)
+        if sys.executable == "/usr/bin/python3" or not os.path.exists("/usr/bin/python3"):
+            self.assertIn("; install it (Debian: apt-get install python3-numpy, then use /usr/bin/python3; "
+                          f"elsewhere: {sys.executable} -m pip install numpy)", result.stderr)
+
+    def test_python_without_numpy_is_told_which_python3_has_it(self):
+        # A venv without numpy, and a python3 with numpy first on PATH (as fetch.sh would find it).
+        venv = self.path("venv")
+        made = subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], capture_output=True, text=True)
+        if made.returncode != 0:
+            self.skipTest(f"no venv: {made.stderr.strip()}")
+        without_numpy = os.path.join(venv, "bin", "python3")
+        if subprocess.run([without_numpy, "-c", "import numpy"], capture_output=True).returncode == 0:
+            self.skipTest("the venv sees numpy")
+        bin_dir = self.path("bin")
+        os.mkdir(bin_dir)
+        os.symlink(sys.executable, os.path.join(bin_dir, "python3"))
+        result = subprocess.run([without_numpy, CONVERTER, "--inspect", "x.mone"], capture_output=True, text=True,
+                                env=dict(os.environ, PATH=bin_dir))
+        with_numpy = os.path.join(bin_dir, "python3")
+        self.assertEqual((result.returncode, result.stdout), (1, ""))
+        self.assertEqual(result.stderr, f"error: convert.py: numpy is not installed for {without_numpy}; {with_numpy} "
+                                        f"has it: {with_numpy} {CONVERTER} --inspect x.mone\n")
+
+
+class FetchUsageTest(ConverterTestCase):
+    FETCH = os.path.join(WEIGHTS, "fetch.sh")
+
+    def test_help_gives_defaults_and_examples(self):
+        result = subprocess.run(["bash", self.FETCH, "--help"], capture_output=True, text=True)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        for fragment in ("fetch.sh VARIANT [-o DIR] [--local CHECKPOINT] [--unfused]", "(required)",
+                         "(default: models/ beside this script", "(default: download from Apple's server",
+                         "(default: the fused mobileone_VARIANT.pth.tar)", "\nExamples:\n  weights/fetch.sh s0 "):
+            self.assertIn(fragment, result.stdout)
+
+    def test_no_arguments_print_the_usage(self):
+        result = subprocess.run(["bash", self.FETCH], capture_output=True, text=True)
+        self.assertEqual((result.returncode, result.stderr), (1, ""))
+        self.assertEqual(result.stdout, subprocess.run(["bash", self.FETCH, "--help"], capture_output=True,
+                                                       text=True).stdout)
+        missing = subprocess.run(["bash", self.FETCH, "-o", self.dir], capture_output=True, text=True)
+        self.assertEqual(missing.returncode, 1)
+        self.assertTrue(missing.stderr.startswith("error: fetch.sh: no VARIANT (s0..s4) given\n"), missing.stderr)
+
+
 # --- the reader on its own (in-process, numpy only) -----------------------------------------------------------
 
 class CheckpointReaderTest(ConverterTestCase):
