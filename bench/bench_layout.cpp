@@ -107,8 +107,4 @@ std::vector<std::string> setup(int argc, char** argv, Settings& settings) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  Settings settings;
-  return mobileone::bench::run_google_benchmark("bench_layout", argc, argv,
-                                                [&](int c, char** v) { return setup(c, v, settings); });
-}
+int main(int argc, char** argv) { return mobileone::bench::benchmark_main<Settings>("bench_layout", argc, argv, setup); }

@@ -118,7 +118,4 @@ std::vector<std::string> setup(int argc, char** argv, Settings& settings) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  Settings settings;  // the registered benchmarks refer to it: it lives until they have run
-  return bench::run_google_benchmark("bench_tiles", argc, argv, [&](int c, char** v) { return setup(c, v, settings); });
-}
+int main(int argc, char** argv) { return mobileone::bench::benchmark_main<Settings>("bench_tiles", argc, argv, setup); }

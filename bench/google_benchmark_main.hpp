@@ -45,4 +45,12 @@ int run_google_benchmark(const char* program, int argc, char** argv, const Setup
   }
 }
 
+// main() of a benchmark program: `setup(argc, argv, settings)` parses into a Settings that lives until the
+// registered benchmarks (which refer to it) have run.
+template <class Settings, class Setup>
+int benchmark_main(const char* program, int argc, char** argv, const Setup& setup) {
+  Settings settings;
+  return run_google_benchmark(program, argc, argv, [&](int c, char** v) { return setup(c, v, settings); });
+}
+
 }  // namespace mobileone::bench

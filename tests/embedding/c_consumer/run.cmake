@@ -55,13 +55,8 @@ if(excerpt STREQUAL "" OR at EQUAL -1)
   message(FATAL_ERROR "${README} does not show the C example of classify.c (above)")
 endif()
 
-set(prefix ${WORK_DIR}/prefix)
-file(REMOVE_RECURSE ${WORK_DIR})
-set(config_args)
-if(CONFIG)
-  set(config_args --config ${CONFIG})
-endif()
-run("" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} ${config_args})
+include(${CMAKE_CURRENT_LIST_DIR}/../install_tree.cmake)
+install_build_tree()
 
 # The installed layout: the header, both libraries and the pkg-config file in one library directory.
 file(GLOB_RECURSE pc_file LIST_DIRECTORIES false ${prefix}/*/mobileone-c.pc)
@@ -88,7 +83,7 @@ endif()
 # find_package(mobileone): a C-only project.
 run("" ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR} -B ${WORK_DIR}/build -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release
   -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_PREFIX_PATH=${prefix} -DMOBILEONE_STB_DIR=${STB_DIR})
-run("" ${CMAKE_COMMAND} --build ${WORK_DIR}/build ${config_args})
+run("" ${CMAKE_COMMAND} --build ${WORK_DIR}/build ${install_config_args})
 foreach(library c c_static)
   find_program(classify_${library} classify_${library} PATHS ${WORK_DIR}/build ${WORK_DIR}/build/Release
     NO_DEFAULT_PATH NO_CACHE REQUIRED)

@@ -15,13 +15,8 @@ function(run)
   endif()
 endfunction()
 
-set(prefix ${WORK_DIR}/prefix)
-file(REMOVE_RECURSE ${WORK_DIR})
-set(config_args)
-if(CONFIG)
-  set(config_args --config ${CONFIG})
-endif()
-run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} ${config_args})
+include(${CMAKE_CURRENT_LIST_DIR}/../install_tree.cmake)
+install_build_tree()
 
 # The kernels are real files beside the public headers (not the source tree's symbolic link), and the
 # test-only generators (tests/support/) are not installed.
@@ -37,6 +32,6 @@ endforeach()
 
 run(${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR} -B ${WORK_DIR}/build -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release
   -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix} -DMOBILEONE_SHADOW_DIR=${SHADOW_DIR})
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/build ${config_args})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build ${install_config_args})
 find_program(consumer consumer PATHS ${WORK_DIR}/build ${WORK_DIR}/build/Release NO_DEFAULT_PATH REQUIRED)
 run(${consumer})
