@@ -6,8 +6,9 @@
 // Blocking (GotoBLAS order):
 //   for pixel blocks of about kBlockBytes of A per K chunk (at least kMinBlockRows rows), balanced
 //     for K chunks of at most kChunk input channels (0: all of K at once), equal and multiples of 4
-//       weights smaller than the block's A: for each row tile: for each panel group   (weights stay in L1)
-//       else:                              for each panel group: for each row tile   (A block stays in L1/L2)
+//       weights smaller than the block's A and than kMaxResidentWeightBytes:
+//             for each row tile: for each panel group   (the weights stay in L1, each A tile is read once)
+//       else: for each panel group: for each row tile   (the A block stays in L1/L2, each panel once)
 //   Row tiles are balanced (49 rows -> 4 x 6 + 5 x 5, not 8 x 6 + 1), so no tile runs latency-bound.
 //   Panel groups are kPanels panels, the remainder in one narrower tile.
 //   In the panel-outer order the first tiles of a group each prefetch one panel of the next group, a cache
@@ -121,7 +122,7 @@ void gemm_blocked(const GemmProblem& g, std::size_t rows, std::size_t panel_begi
       };
       const std::size_t weight_bytes = (panel_end - panel_begin) * kc * kPanelWidth * sizeof(float);
       const std::size_t a_bytes = block * kc * sizeof(float);
-      if (weight_bytes <= a_bytes) {
+      if (weight_bytes <= a_bytes && weight_bytes <= Tiles::kMaxResidentWeightBytes) {
         for (std::size_t i = 0; i < tiles; ++i)
           for (std::size_t panel = panel_begin; panel < panel_end; panel += NP) {
             const std::size_t np = std::min<std::size_t>(NP, panel_end - panel);

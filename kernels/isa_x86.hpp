@@ -22,6 +22,9 @@ struct X86PointwiseTiling {
   // A block's inputs (512 KB) stay in L2 while the panels sweep over them.
   static constexpr std::size_t kBlockBytes = 512 * 1024;
   static constexpr std::size_t kMinBlockRows = Rows;
+  // Always panel group outside, row tiles inside (the order these tiles were tuned in): a group's panels
+  // stay in L1 while the A block streams from L2; without K chunks all panels' weights rarely fit L1.
+  static constexpr std::size_t kMaxResidentWeightBytes = 0;
 };
 
 // dwconv3x3_x86.hpp: Vectors channel vectors per pass (their taps stay in registers), AliasVectors per pass

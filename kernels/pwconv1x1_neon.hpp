@@ -234,6 +234,9 @@ struct GemmTiles {
   static constexpr std::size_t kChunk = 256;             // input channels per K chunk (16 KiB of panel)
   static constexpr std::size_t kBlockBytes = 48 * 1024;  // A block budget: rows x chunk x 4 bytes
   static constexpr std::size_t kMinBlockRows = 66;       // 11 tiles
+  // A chunk's weights (<= 256 x 16 floats per panel) smaller than the block's A stay resident under the
+  // row tiles, however many panels (early layers: few channels, many pixels).
+  static constexpr std::size_t kMaxResidentWeightBytes = ~std::size_t(0);
   static constexpr bool kPartialPanels = false;
   static void run(int rows, int, const GemmTileArgs& t) {
     switch (rows) {
