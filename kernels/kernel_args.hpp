@@ -3,7 +3,9 @@
 // 1x1 convolution is a plain GEMM [pixels x C_in] * [C_in x C_out]. Weights arrive packed (pack.hpp).
 #pragma once
 
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 namespace mobileone::kernels {
 
@@ -45,6 +47,64 @@ struct PointwiseArgs {
   const float* weights;  // panels [ceil(out/16)][in_channels][16], zero padded
   const float* bias;     // [ceil(out/16) * 16], zero padded
   bool relu;
+};
+
+// ---- int8 (weights/FORMAT.md, version 2) ----
+// Activations feeding an int8 layer are uint8 with zero point 0 (every such input follows a ReLU):
+// x = scale * q. Weights are symmetric int8 per output channel, K packed in groups of 4 (pack.hpp).
+// Requantization is one rounding of a float epilogue, identical in every kernel set (and the reference):
+//   v = fma(float(acc), scale[c], bias[c]);  v = relu ? max(v, 0) : v;
+//   float output: v;   uint8 output: v > 0 ? (v < 255 ? nearbyint(v) : 255) : 0  (ties to even; NaN -> 0)
+// where a uint8 output's scale and bias already include 1 / (the next layer's input scale).
+inline constexpr int kQuantGroup = 4;  // input channels per packed int8 weight group (one 32-bit lane)
+
+// The uint8 value of an epilogue result v (see above): saturating, round half to even.
+inline std::uint8_t requantize_u8(float v) {
+  return v > 0.f ? (v < 255.f ? std::uint8_t(std::nearbyint(v)) : std::uint8_t(255)) : std::uint8_t(0);
+}
+
+// Pointwise 1x1 convolution, uint8 x int8 -> int32, float epilogue. Pixels [pixel_begin, pixel_end) x
+// panels [panel_begin, panel_end). Accumulation is exact (int32), so every kernel set gives identical bits.
+struct QuantPointwiseArgs {
+  const std::uint8_t* input;  // [pixels][in_channels]; kernels may read up to 64 bytes past the last pixel
+  void* output;               // [pixels][out_channels], std::uint8_t when output_u8 else float
+  std::size_t pixels;
+  int in_channels, out_channels;
+  // Panels [ceil(out/16)][ceil(in/4)][16][4]: for panel p, group g, lane l, byte b: W[16p + l][4g + b];
+  // zero outside the tensor (pack_quant_pointwise_weights).
+  const std::int8_t* weights;
+  const float* scale;  // [ceil(out/16) * 16]: input scale * weight scale (/ output scale for uint8 output)
+  const float* bias;   // [ceil(out/16) * 16]
+  // Column sums sum_k W[c][k] per output channel [ceil(out/16) * 16], for kernels that run signed x signed
+  // dot products on activations shifted by -128 (NEON SDOT): acc = dot(q - 128, W) + 128 * column_sum.
+  const std::int32_t* column_sums;
+  // Square layers whose identity branch was folded in keep that diagonal apart (it dwarfs the other
+  // weights): acc[p][c] += diagonal[c] * input[p][c], in units of the weight scale. nullptr if none.
+  const std::int32_t* diagonal;  // [ceil(out/16) * 16]
+  bool relu;
+  bool output_u8;
+};
+
+// Depthwise 3x3, padding 1, on uint8 activations: fp32 weights (the input scale folded in) and fp32
+// accumulation, the same tap order as the fp32 kernels; output rows [row_begin, row_end).
+struct QuantDepthwiseArgs {
+  const std::uint8_t* input;  // [in_height][in_width][channels]
+  int in_height, in_width, channels;
+  void* output;  // [out_height][out_width][channels], std::uint8_t when output_u8 else float
+  int out_height, out_width;
+  const float* weights;  // [3][3][channels]: weight * input scale (/ output scale for uint8 output)
+  const float* bias;     // [channels] (/ output scale for uint8 output)
+  bool relu;
+  bool output_u8;
+};
+
+// float -> uint8 activations for an int8 layer whose producer wrote floats: requantize_u8(x * inv_scale),
+// elements [begin, end) of [0, count).
+struct QuantizeArgs {
+  const float* input;
+  std::uint8_t* output;
+  std::size_t count;
+  float inv_scale;
 };
 
 // Mean over pixels of channels [channel_begin, channel_end): global average pool and SE's squeeze.

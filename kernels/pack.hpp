@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "kernel_args.hpp"
 
@@ -72,6 +73,32 @@ inline void pack_conv3x3_panels(const float* oihw, const float* bias, int out_ch
           *packed++ = co < std::size_t(out_channels) ? oihw[(co * cin + ci) * 9 + tap] : 0.f;
         }
   pack_pointwise_bias(bias, out_channels, packed);
+}
+
+// ---- int8 pointwise: panels [ceil(out/16)][ceil(in/4)][16][4] (QuantPointwiseArgs) ----
+inline std::size_t quant_pointwise_groups(int in_channels) {
+  return std::size_t(in_channels + kQuantGroup - 1) / kQuantGroup;
+}
+
+inline std::size_t quant_pointwise_packed_bytes(int out_channels, int in_channels) {
+  return pointwise_panel_count(out_channels) * quant_pointwise_groups(in_channels) * kPanelWidth * kQuantGroup;
+}
+
+// [out][in] int8 -> the panels above, zero padded; column_sums[c] = sum_k W[c][k] over the padded channels.
+inline void pack_quant_pointwise_weights(const std::int8_t* oi, int out_channels, int in_channels, std::int8_t* packed,
+                                         std::int32_t* column_sums) {
+  const std::size_t panels = pointwise_panel_count(out_channels), groups = quant_pointwise_groups(in_channels);
+  for (std::size_t c = 0; c < panels * kPanelWidth; ++c) column_sums[c] = 0;
+  for (std::size_t panel = 0; panel < panels; ++panel)
+    for (std::size_t g = 0; g < groups; ++g)
+      for (int lane = 0; lane < kPanelWidth; ++lane)
+        for (int b = 0; b < kQuantGroup; ++b) {
+          const std::size_t co = panel * kPanelWidth + std::size_t(lane), ci = g * kQuantGroup + std::size_t(b);
+          const bool inside = co < std::size_t(out_channels) && ci < std::size_t(in_channels);
+          const std::int8_t w = inside ? oi[co * std::size_t(in_channels) + ci] : std::int8_t(0);
+          *packed++ = w;
+          column_sums[co] += w;
+        }
 }
 
 }  // namespace mobileone::kernels
