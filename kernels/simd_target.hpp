@@ -10,6 +10,13 @@
 #define MOBILEONE_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #endif
 #define MOBILEONE_TARGET_NEON
+#if defined(__aarch64__)
+// The AArch64 int8 kernel sets (isa_neon_int8.hpp), called only after the HWCAP check. "arch=armv8.2-a+..."
+// rather than "+dotprod": GCC's arm_neon.h declares these intrinsics under exactly that target, and an
+// always-inline intrinsic only inlines into a superset (every CPU with either feature is ARMv8.2 or later).
+#define MOBILEONE_TARGET_NEON_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#define MOBILEONE_TARGET_NEON_I8MM __attribute__((target("arch=armv8.2-a+i8mm")))
+#endif
 #define MOBILEONE_TARGET_SCALAR
 
 // Vector helpers must be inlined into their callers (which carry the same target), never called.
