@@ -100,13 +100,13 @@ std::vector<std::string> setup(int argc, char** argv, Settings& settings) {
   mobileone::detail::for_each_kernel_set([&](auto set) {
     using Set = decltype(set);
     using K = typename Set::Kernels;
-    if constexpr (HasGemmTiles<K>::value) {
-      if (!mobileone::isa_supported(Set::isa)) return;
+    if constexpr (HasGemmTiles<K>::value && Set::precision == mobileone::Precision::fp32) {
+      if (!Set::runs_here()) return;
       using Tiles = typename K::GemmTiles;
       for (int panels = Tiles::kPanels; panels >= 1; --panels)
         for (int rows = Tiles::kRows; rows >= 1; --rows) {
           const std::string name = std::string(kernel_prefix(Set::precision)) + "_pwconv1x1_" + std::to_string(rows) +
-                                   "x" + std::to_string(panels * k::kPanelWidth) + "__" + Set::name;
+                                   "x" + std::to_string(panels * k::kPanelWidth) + "__" + Set::name();
           benchmark::RegisterBenchmark(name.c_str(), [=, &settings](benchmark::State& state) {
             bench_tile<Tiles>(state, rows, panels, settings);
           });

@@ -1,6 +1,7 @@
 // mobileone-classify: classify image files (or a raw tensor) with a .mone model.
 //
 //   mobileone-classify --model MODEL.mone IMAGE... [--top K] [--json] [--threads N] [--repeat N] [--isa ISA]
+//                      [--precision P]
 //   mobileone-classify --model MODEL.mone --tensor FILE.f32 --shape 1,3,H,W [--logits-out FILE.f32] ...
 //
 // Run with --help for every option. Latency follows the paper's protocol: with --repeat N > 1, one warm-up
@@ -36,6 +37,7 @@ struct Arguments {
   int repeat = 1;
   bool json = false;
   mobileone::Isa isa = mobileone::Isa::automatic;
+  mobileone::Precision precision = mobileone::Precision::automatic;
 };
 
 // Ceiling of --top, --repeat and the --shape dimensions (a typo's guard: the engine refuses larger shapes anyway).
@@ -51,13 +53,16 @@ be classified is reported on stderr and skipped; the exit status is then 1.
   --model FILE        the converted model (weights/convert.py or weights/fetch.sh; required)
   --top K             classes shown per input, 1..%MAX% (default 5; at most the model's class count)
   --json              JSON Lines: one JSON object per line, one line per input: "input", "image", "model",
-                      "isa", "threads", "top" [{"index", "label", "prob"}...], "latency_ms" {"median", "min",
-                      "runs"}; an input that failed gets {"input", "error"} instead (default: text)
+                      "isa", "precision", "kernels", "threads", "top" [{"index", "label", "prob"}...],
+                      "latency_ms" {"median", "min", "runs"}; an input that failed gets {"input", "error"}
+                      instead (default: text)
   --threads N         0 (automatic: hardware threads, at most 4) or 1..%THREADS% (default 0)
   --repeat N          timed runs per input, 1..%MAX% (default 1: one run, no warm-up; N > 1: one warm-up
                       run, then the median and the minimum of N runs)
   --isa NAME          %ISA% (default auto: $MOBILEONE_ISA if set, else the best
                       this CPU runs)
+  --precision P       %PRECISION% (default auto: int8 for an int8 blob from mobileone-quantize,
+                      else fp32; fp32 runs an int8 blob's int8 layers on their dequantized weights)
   --tensor FILE       classify a raw little-endian float32 NCHW tensor instead (no preprocessing)
   --shape 1,C,H,W     the tensor's shape (batch 1; required with --tensor)
   --logits-out FILE   also write the logits as raw float32 (one input only; default: not written)
@@ -67,6 +72,7 @@ Examples:
   mobileone-classify --model mobileone_s0.mone chelsea.png
   mobileone-classify --model mobileone_s0.mone photos/*.jpg --top 1 --json > results.jsonl
   mobileone-classify --model mobileone_s0.mone chelsea.png --repeat 20 --threads 1 --isa avx2
+  mobileone-classify --model mobileone_s0_int8.mone chelsea.png --precision int8
   mobileone-classify --model mobileone_s0.mone --tensor input.f32 --shape 1,3,224,224 --logits-out logits.f32
 )";
 
@@ -78,6 +84,7 @@ std::string usage() {
   fill("%MAX%", std::to_string(kMaxCount));
   fill("%THREADS%", std::to_string(mobileone::kMaxThreads));
   fill("%ISA%", mobileone::isa_choices());
+  fill("%PRECISION%", mobileone::precision_choices());
   return text;
 }
 
@@ -115,6 +122,7 @@ Arguments parse_arguments(int argc, char** argv) {
     else if (arg == "--shape") a.shape = value();
     else if (arg == "--logits-out") a.logits_out = value();
     else if (arg == "--isa") a.isa = mobileone::parse_isa(value());
+    else if (arg == "--precision") a.precision = mobileone::parse_precision(value());
     else if (arg == "-h" || arg == "--help") {
       std::cout << usage();
       std::exit(0);
@@ -206,6 +214,8 @@ void report(const std::string& input, const mobileone::Context& context, int top
     std::string line = "{\"input\": " + json_string(input) + ", \"image\": " + json_string(input) +
                        ", \"model\": " + json_string(context.model().name()) +
                        ", \"isa\": " + json_string(mobileone::isa_name(context.isa())) +
+                       ", \"precision\": " + json_string(mobileone::precision_name(context.precision())) +
+                       ", \"kernels\": " + json_string(context.kernel_set_name()) +
                        ", \"threads\": " + std::to_string(context.threads()) + ", \"top\": [";
     for (std::size_t i = 0; i < predictions.size(); ++i) {
       std::snprintf(number, sizeof number, "%.6g", double(predictions[i].probability));
@@ -222,7 +232,8 @@ void report(const std::string& input, const mobileone::Context& context, int top
   else
     std::snprintf(number, sizeof number, "%.3f ms median, %.3f ms min over %d runs", latency.median_ms,
                   latency.min_ms, latency.runs);
-  std::cout << input << ": " << context.model().name() << ", " << mobileone::isa_name(context.isa()) << ", "
+  std::cout << input << ": " << context.model().name() << ", " << context.kernel_set_name() << ", "
+            << mobileone::precision_name(context.precision()) << ", "
             << context.threads() << " thread" << (context.threads() == 1 ? "" : "s") << ", " << number << "\n";
   for (std::size_t i = 0; i < predictions.size(); ++i) {
     std::snprintf(number, sizeof number, "  %zu. %6.2f%%  ", i + 1, 100.0 * double(predictions[i].probability));
@@ -254,6 +265,7 @@ int run(int argc, char** argv) {
   mobileone::Options options;
   options.threads = args.threads;
   options.isa = args.isa;
+  options.precision = args.precision;
   mobileone::Context context(model, options);
   if (args.top > model.num_classes())
     std::cerr << "mobileone-classify: note: --top " << args.top << " is more than the model's " << model.num_classes()

@@ -10,6 +10,9 @@
 #include "linear_ref.hpp"
 #include "pack.hpp"
 #include "pwconv1x1_ref.hpp"
+#include "qdwconv3x3_ref.hpp"
+#include "qpwconv1x1_ref.hpp"
+#include "quantize_ref.hpp"
 #include "squeeze_excite_ref.hpp"
 
 namespace mobileone::kernels::ref {
@@ -24,3 +27,7 @@ struct Tuning {
 #define MOBILEONE_SIMD_NS ref
 #include "kernel_set.hpp"
 #undef MOBILEONE_SIMD_NS
+
+#define MOBILEONE_QUANT_NS ref
+#define MOBILEONE_QUANT_NAME "scalar"
+#include "quant_kernel_set.hpp"

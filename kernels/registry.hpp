@@ -2,6 +2,7 @@
 // family: the per-ISA files instantiate the families written once over vector traits.
 #pragma once
 
+#include "quant_kernels.hpp"
 #include "isa_scalar.hpp"
 #if defined(__x86_64__)
 #include "isa_x86.hpp"

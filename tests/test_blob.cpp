@@ -83,8 +83,10 @@ TEST_CASE("magic, version, flags and checksum") {
     CHECK(load_error(blob).find("bad magic") != std::string::npos);
   }
   SUBCASE("version") {
-    poke<std::uint32_t>(blob, 8, 2);
-    CHECK(load_error(blob).find("format version 2 is not supported") != std::string::npos);
+    poke<std::uint32_t>(blob, 8, 3);
+    CHECK(load_error(blob).find("format version 3 is not supported (this reader knows 1..2)") != std::string::npos);
+    poke<std::uint32_t>(blob, 8, 0);
+    CHECK(load_error(blob).find("format version 0 is not supported") != std::string::npos);
   }
   SUBCASE("a flipped weight byte fails the checksum") {
     blob[blob.size() - 3] ^= 0x40;

@@ -196,7 +196,7 @@ class ClassifyCli(unittest.TestCase):
         result = run("--help")
         self.assertEqual(result.returncode, 0, result.stderr)
         text = result.stdout
-        options = ("--model", "--top", "--json", "--threads", "--repeat", "--isa", "--tensor", "--shape",
+        options = ("--model", "--top", "--json", "--threads", "--repeat", "--isa", "--precision", "--tensor", "--shape",
                    "--logits-out", "--help")
         described = {line.split()[0]: line for line in text.splitlines() if line.startswith("  --")}
         self.assertEqual(set(described), set(options))

@@ -1,4 +1,4 @@
-// Reader and validator of the `.mone` weight blob (weights/FORMAT.md, version 1).
+// Reader and validator of the `.mone` weight blob (weights/FORMAT.md, versions 1 and 2).
 // Nothing in a blob is trusted: every size, offset, index and shape is checked, with overflow-safe
 // arithmetic, before anything is used, and a failure names the check and the place.
 #pragma once
@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -43,10 +44,29 @@ inline const char* layer_kind_name(LayerKind kind) {
   return "unknown";
 }
 
+// Element types of blob tensors (the dtype field; 2 and 3 from format version 2).
+enum class DType : std::uint32_t { float32 = 1, int8 = 2, int32 = 3 };
+
+inline std::size_t dtype_size(DType t) { return t == DType::int8 ? 1 : 4; }
+
+inline const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::float32: return "float32";
+    case DType::int8: return "int8";
+    case DType::int32: return "int32";
+  }
+  return "unknown";
+}
+
+// A layer's arithmetic (the precision word, format version 2).
+enum class LayerPrecision : std::uint32_t { fp32 = 0, int8 = 1 };
+
 // A tensor inside the blob: a view, valid as long as the blob's bytes are.
 struct TensorView {
   std::string_view name;
-  const float* data = nullptr;
+  DType dtype = DType::float32;
+  const void* bytes = nullptr;  // the elements; null for an absent tensor
+  const float* data = nullptr;  // == bytes for float32 tensors, else null
   std::uint32_t rank = 0;
   std::array<std::uint32_t, 4> dims{};
   std::size_t element_count() const {
@@ -65,6 +85,8 @@ struct LayerDesc {
   int stage = 0;
   int block = 0;
   int hidden = 0;  // squeeze-excite reduced width
+  LayerPrecision precision = LayerPrecision::fp32;
+  float input_scale = 0.f;  // int8 layers: x = input_scale * q
   std::string_view name;
   std::array<TensorView, 4> tensors{};
 };
@@ -91,7 +113,7 @@ struct BlobView {
 
 namespace blob_format {
 inline constexpr unsigned char kMagic[8] = {0x89, 'M', 'O', 'N', 'E', '\r', '\n', 0x1A};
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;  // the newest this reader knows; 1 is read too
 inline constexpr std::size_t kHeaderSize = 160;
 inline constexpr std::size_t kLayerRecordSize = 64;
 inline constexpr std::size_t kTensorRecordSize = 48;
@@ -150,9 +172,10 @@ class BlobReader {
            "-byte header (truncated?)");
     if (std::memcmp(bytes_, kMagic, sizeof(kMagic)) != 0) fail("bad magic at offset 0: not a .mone file");
     view.format_version = u32(8);
-    if (view.format_version != kVersion)
-      fail("format version " + std::to_string(view.format_version) + " is not supported (this reader knows " +
+    if (view.format_version < 1 || view.format_version > kVersion)
+      fail("format version " + std::to_string(view.format_version) + " is not supported (this reader knows 1.." +
            std::to_string(kVersion) + ")");
+    version_ = view.format_version;
     if (u32(12) != kHeaderSize) fail("header_size is " + std::to_string(u32(12)) + ", expected 160");
     const std::uint64_t file_size = u64(16);
     if (file_size != size_)
@@ -238,7 +261,11 @@ class BlobReader {
       TensorView& t = tensors_[i];
       t.name = string_at(u32(rec), where);
       const std::string named = where + " '" + std::string(t.name) + "'";
-      if (u32(rec + 4) != 1) fail(named + ": dtype " + std::to_string(u32(rec + 4)) + " is not float32 (1)");
+      const std::uint32_t dtype = u32(rec + 4);
+      if (dtype != 1 && (version_ < 2 || dtype > 3))
+        fail(named + ": dtype " + std::to_string(dtype) +
+             (version_ < 2 ? " is not float32 (1)" : " is not float32 (1), int8 (2) or int32 (3)"));
+      t.dtype = DType(dtype);
       t.rank = u32(rec + 8);
       if (t.rank < 1 || t.rank > 4) fail(named + ": rank " + std::to_string(t.rank) + " not in 1..4");
       std::uint64_t elements = 1;
@@ -251,12 +278,23 @@ class BlobReader {
         }
       }
       const std::uint64_t offset = u64(rec + 32), byte_size = u64(rec + 40);
-      if (byte_size != elements * 4)
-        fail(named + ": byte_size " + std::to_string(byte_size) + " does not match its shape (" + std::to_string(elements * 4) + ")");
+      const std::uint64_t expected = elements * dtype_size(t.dtype);
+      if (byte_size != expected)
+        fail(named + ": byte_size " + std::to_string(byte_size) + " does not match its shape and dtype (" +
+             std::to_string(expected) + ")");
       if (offset % kTensorAlignment != 0) fail(named + ": offset " + std::to_string(offset) + " is not 64-byte aligned");
       if (offset < data_offset_ || offset > data_offset_ + data_size_ || byte_size > data_offset_ + data_size_ - offset)
         fail(named + ": data at offset " + std::to_string(offset) + " (+" + std::to_string(byte_size) +
              " bytes) lies outside the data section");
+      t.bytes = bytes_ + offset;
+      if (t.dtype == DType::int8) {
+        // -128 has no positive counterpart: symmetric weights stay in [-127, 127] (the kernels rely on it).
+        const auto* q = static_cast<const std::int8_t*>(t.bytes);
+        for (std::uint64_t e = 0; e < elements; ++e)
+          if (q[e] == -128) fail(named + ": element " + std::to_string(e) + " is -128 (int8 weights are in [-127, 127])");
+        continue;
+      }
+      if (t.dtype == DType::int32) continue;
       t.data = reinterpret_cast<const float*>(bytes_ + offset);
       // A NaN or infinite weight would only surface as NaN logits: refuse it here, with its place. (The
       // exponent bits, so that the check holds under -ffast-math too.)
@@ -287,6 +325,7 @@ class BlobReader {
       l.kind = LayerKind(kind);
       const std::uint32_t in = u32(rec + 4), out = u32(rec + 8), stride = u32(rec + 12), act = u32(rec + 16);
       const std::uint32_t stage = u32(rec + 20), block = u32(rec + 24), hidden = u32(rec + 48);
+      const std::uint32_t precision = u32(rec + 52), scale_bits = u32(rec + 56), reserved = u32(rec + 60);
       l.name = string_at(u32(rec + 28), "layer " + std::to_string(i));
       const std::string where = "layer " + std::to_string(i) + " '" + std::string(l.name) + "'";
       if (in == 0 || out == 0 || in > kMaxChannels || out > kMaxChannels) fail(where + ": channel count out of range");
@@ -300,6 +339,14 @@ class BlobReader {
       l.stage = int(stage);
       l.block = int(block);
       l.hidden = int(hidden);
+      if (reserved != 0 || (version_ < 2 && (precision != 0 || scale_bits != 0)))
+        fail(where + ": reserved words 13..15 are not zero");
+      if (precision > 1) fail(where + ": unknown precision " + std::to_string(precision) + " (0 float32, 1 int8)");
+      l.precision = LayerPrecision(precision);
+      std::memcpy(&l.input_scale, &scale_bits, sizeof l.input_scale);
+      if (l.precision == LayerPrecision::fp32 && scale_bits != 0) fail(where + ": a float32 layer with an input_scale");
+      if (l.precision == LayerPrecision::int8 && !(std::isfinite(l.input_scale) && l.input_scale > 0.f))
+        fail(where + ": input_scale " + std::to_string(l.input_scale) + " is not finite and positive");
       for (int t = 0; t < 4; ++t) {
         const std::uint32_t index = u32(rec + 32 + 4 * t);
         if (index == kNoTensor) continue;
@@ -313,15 +360,19 @@ class BlobReader {
   }
 
   static std::string shape_string(const TensorView& t) {
-    if (!t.data) return "absent";
+    if (!t.bytes) return "absent";
     std::string s = "[";
     for (std::uint32_t d = 0; d < t.rank; ++d) s += (d ? ", " : "") + std::to_string(t.dims[d]);
     return s + "]";
   }
 
-  static void expect_tensor(const LayerDesc& l, int slot, std::initializer_list<int> shape, const std::string& where) {
+  static void expect_tensor(const LayerDesc& l, int slot, std::initializer_list<int> shape, const std::string& where,
+                            DType dtype = DType::float32) {
     const TensorView& t = l.tensors[slot];
-    bool ok = t.data && t.rank == shape.size();
+    if (t.bytes && t.dtype != dtype)
+      fail(where + ": tensor " + std::to_string(slot) + " '" + std::string(t.name) + "' is " + dtype_name(t.dtype) +
+           ", expected " + dtype_name(dtype));
+    bool ok = t.bytes && t.rank == shape.size();
     std::uint32_t d = 0;
     for (int extent : shape) ok = ok && t.dims[d++] == std::uint32_t(extent);
     if (!ok) {
@@ -334,7 +385,7 @@ class BlobReader {
   }
 
   static void expect_no_tensor(const LayerDesc& l, int slot, const std::string& where) {
-    if (l.tensors[slot].data) fail(where + ": unexpected tensor in slot " + std::to_string(slot));
+    if (l.tensors[slot].bytes) fail(where + ": unexpected tensor in slot " + std::to_string(slot));
   }
 
   static void check_layer_shapes(const LayerDesc& l, const std::string& where) {
@@ -351,8 +402,14 @@ class BlobReader {
         break;
       case LayerKind::pwconv1x1:
         if (l.stride != 1) fail(where + ": pointwise layer with stride " + std::to_string(l.stride));
+        if (l.precision == LayerPrecision::int8) {
+          check_int8_pointwise(l, where);
+          break;
+        }
         expect_tensor(l, 0, {out, in, 1, 1}, where);
         expect_tensor(l, 1, {out}, where);
+        expect_no_tensor(l, 2, where);
+        expect_no_tensor(l, 3, where);
         break;
       case LayerKind::squeeze_excite:
         if (in != out || l.hidden < 1) fail(where + ": squeeze-excite needs in == out and hidden >= 1");
@@ -372,6 +429,35 @@ class BlobReader {
     }
     if (l.kind != LayerKind::conv3x3 && l.kind != LayerKind::dwconv3x3 && l.stride != 1)
       fail(where + ": stride " + std::to_string(l.stride) + " on a layer without a spatial kernel");
+    if (l.precision == LayerPrecision::int8 && l.kind != LayerKind::dwconv3x3 && l.kind != LayerKind::pwconv1x1)
+      fail(where + ": " + layer_kind_name(l.kind) + " layers have no int8 form");
+  }
+
+  // Weight [out, in, 1, 1] int8, bias and weight scale [out] float32, optional diagonal [out] int32 (square
+  // layers); scales positive; no accumulator can overflow int32 on uint8 inputs.
+  static void check_int8_pointwise(const LayerDesc& l, const std::string& where) {
+    const int in = l.in_channels, out = l.out_channels;
+    expect_tensor(l, 0, {out, in, 1, 1}, where, DType::int8);
+    expect_tensor(l, 1, {out}, where);
+    expect_tensor(l, 2, {out}, where);
+    const bool diagonal = l.tensors[3].bytes != nullptr;
+    if (diagonal) {
+      if (in != out) fail(where + ": a diagonal (tensor 3) on a layer with " + std::to_string(in) + " in and " +
+                          std::to_string(out) + " out channels");
+      expect_tensor(l, 3, {out}, where, DType::int32);
+    }
+    const auto* w = static_cast<const std::int8_t*>(l.tensors[0].bytes);
+    const auto* d = static_cast<const std::int32_t*>(l.tensors[3].bytes);
+    for (int c = 0; c < out; ++c) {
+      const float s = l.tensors[2].data[c];
+      if (!(s > 0.f)) fail(where + ": weight scale of output channel " + std::to_string(c) + " is not positive");
+      std::int64_t magnitude = 0;
+      for (int k = 0; k < in; ++k) magnitude += std::abs(int(w[std::size_t(c) * std::size_t(in) + std::size_t(k)]));
+      if (diagonal) magnitude += std::abs(std::int64_t(d[c]));
+      if (255 * magnitude > std::int64_t(INT32_MAX))
+        fail(where + ": output channel " + std::to_string(c) + " can overflow its int32 accumulator (255 x " +
+             std::to_string(magnitude) + ")");
+    }
   }
 
   void read_labels_and_name(BlobView& view) {
@@ -406,6 +492,8 @@ class BlobReader {
       if (l.kind == LayerKind::squeeze_excite &&
           (layers[i - 1].kind == LayerKind::squeeze_excite || layers[i - 1].relu))
         fail(where(i) + ": squeeze-excite must follow a conv stored without its ReLU");
+      if (l.precision == LayerPrecision::int8 && !layers[i - 1].relu)
+        fail(where(i) + ": an int8 layer's input must follow a ReLU (uint8 activations have zero point 0)");
     }
     if (layers[0].stage != 0) fail(where(0) + ": the stem must be stage 0");
     view.num_stages = layers[n - 3].stage;
@@ -422,6 +510,7 @@ class BlobReader {
 
   const unsigned char* bytes_;
   std::size_t size_;
+  std::uint32_t version_ = 0;
   std::uint32_t layer_count_ = 0, tensor_count_ = 0, class_count_ = 0, string_count_ = 0;
   std::uint64_t layer_table_ = 0, tensor_table_ = 0, string_table_ = 0, string_table_size_ = 0;
   std::uint64_t data_offset_ = 0, data_size_ = 0;

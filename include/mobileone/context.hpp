@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <numeric>
 #include <ratio>
 #include <string>
@@ -32,6 +33,9 @@ namespace mobileone {
 struct Options {
   int threads = 0;              // 0: one per hardware thread, at most 4 (1 on a single-core device)
   Isa isa = Isa::automatic;     // automatic: MOBILEONE_ISA if set, else the best this CPU runs
+  // automatic: int8 for a blob with int8 layers (mobileone-quantize), else fp32. fp32 on such a blob runs
+  // its int8 layers in float32 on their dequantized weights; int8 on a float32 blob is an error.
+  Precision precision = Precision::automatic;
   bool profile = false;         // record per-layer wall time in layer_timings()
   // An input size whose workspace would exceed this is refused before anything is allocated (2 GiB holds
   // S0 up to ~4000x4000 and S4 up to ~2800x2800; 224x224 needs 5-13 MB).
@@ -44,10 +48,14 @@ struct Prediction {
   std::string_view label;  // valid while the Model lives
 };
 
-// A stage's output, NHWC, valid until the next run of the Context.
+// A stage's output, NHWC, valid until the next run of the Context. An int8 context may keep a stage's
+// output in uint8: then `data` is null and the values are scale * quantized[i].
 struct FeatureMap {
   const float* data = nullptr;
   int height = 0, width = 0, channels = 0;
+  const std::uint8_t* quantized = nullptr;
+  float scale = 0.f;
+  float at(std::size_t i) const { return data ? data[i] : scale * float(quantized[i]); }
 };
 
 struct LayerTiming {
@@ -57,6 +65,31 @@ struct LayerTiming {
 // More threads than this are refused (a pool splits a layer into at most 4 tasks per thread, and its
 // claim word counts 16 bits of tasks).
 inline constexpr int kMaxThreads = 1024;
+
+namespace detail {
+
+// What a layer observer sees (ContextAccess::set_layer_observer): a layer's complete output, floats or
+// uint8 at `scale`; for avgpool the pooled vector, for linear the logits (height = width = 1).
+struct LayerOutput {
+  const float* data = nullptr;
+  const std::uint8_t* quantized = nullptr;
+  float scale = 0.f;
+  int height = 0, width = 0, channels = 0;
+};
+using LayerObserver = std::function<void(std::size_t layer, const LayerOutput&)>;
+
+struct ContextAccess;
+
+// The precision a Context runs a model in (Options::precision).
+inline Precision resolve_precision(Precision requested, const Model& model) {
+  if (requested == Precision::automatic) return model.has_int8_layers() ? Precision::int8 : Precision::fp32;
+  if (requested == Precision::int8 && !model.has_int8_layers())
+    throw Error("model '" + std::string(model.name()) +
+                "' has no int8 layers (a float32 blob): make an int8 one with mobileone-quantize, or run it in fp32");
+  return requested;
+}
+
+}  // namespace detail
 
 inline int default_thread_count() {
   const unsigned hw = std::thread::hardware_concurrency();
@@ -68,8 +101,10 @@ class Context {
   explicit Context(Model model, Options options = {})
       : model_(std::move(model)),
         isa_(resolve_isa(options.isa)),
+        precision_(detail::resolve_precision(options.precision, model_)),
         packed_(&detail::with_kernel_set(isa_, precision_, [&](auto kernels) -> const detail::PackedWeights& {
-          return detail::packed_weights(detail::ModelAccess::data(model_), decltype(kernels)::stem_layout);
+          return detail::packed_weights(detail::ModelAccess::data(model_), decltype(kernels)::stem_layout,
+                                        precision_ == Precision::int8);
         })),
         pool_(checked_thread_count(options.threads)),
         profile_(options.profile),
@@ -84,6 +119,8 @@ class Context {
   const Model& model() const { return model_; }
   Isa isa() const { return isa_; }
   Precision precision() const { return precision_; }
+  // The kernel set that runs: the ISA, and for int8 its int8 families ("avx512+vnni", "avx2+scalar").
+  std::string kernel_set_name() const { return detail::kernel_set_name(isa_, precision_); }
   int threads() const { return pool_.threads(); }
 
   // Loads a [1][channels][height][width] float tensor as the input (no preprocessing).
@@ -176,7 +213,9 @@ class Context {
     if (stage < 0 || stage > model_.num_stages())
       throw Error("stage " + std::to_string(stage) + " does not exist (0.." + std::to_string(model_.num_stages()) + ")");
     const StageBuffer& s = stage_buffers_[std::size_t(stage)];
-    return {arena_.data() + s.offset, s.height, s.width, s.channels};
+    const float* at = arena_.data() + s.offset;
+    if (s.scale > 0.f) return {nullptr, s.height, s.width, s.channels, reinterpret_cast<const std::uint8_t*>(at), s.scale};
+    return {at, s.height, s.width, s.channels};
   }
 
   // Runs layer `index` (0 .. model().layers().size() - 1) alone, on what the layer before it wrote in the
@@ -195,7 +234,7 @@ class Context {
   const std::vector<LayerTiming>& layer_timings() const { return timings_; }
   std::size_t workspace_bytes() const { return arena_.size() * sizeof(float); }
   // The model's weights in this context's kernel layouts (packed once per layout, shared with other contexts).
-  std::size_t packed_weight_bytes() const { return packed_->floats.size() * sizeof(float); }
+  std::size_t packed_weight_bytes() const { return packed_->bytes.size(); }
 
  private:
   static int checked_thread_count(int threads) {
@@ -208,6 +247,7 @@ class Context {
   struct StageBuffer {
     std::size_t offset = 0;
     int height = 0, width = 0, channels = 0;
+    float scale = 0.f;  // > 0: holds uint8 at this scale
   };
   struct PlannedStep {
     std::size_t input_offset, output_offset;
@@ -269,10 +309,14 @@ class Context {
       const int last = stage_last[std::size_t(s)];
       if (last < 0) continue;  // a stage without layers keeps an empty map
       const std::size_t i = std::size_t(last);
-      stage_buffers_[std::size_t(s)] = {take(out_floats[i]), out_h[i], out_w[i], layers[i].desc.out_channels};
+      stage_buffers_[std::size_t(s)] = {take(out_floats[i]), out_h[i], out_w[i], layers[i].desc.out_channels,
+                                        layers[i].output_u8 ? layers[i].output_scale : 0.f};
     }
-    std::uint64_t pingpong = 0, max_channels = 0, max_hidden = 1;
+    std::uint64_t pingpong = 0, max_channels = 0, max_hidden = 1, quantized_input = 0;
     for (std::size_t i = 0; i < n; ++i) {
+      if (layers[i].int8 && !layers[i].input_u8)  // its quantize pass: uint8, 4 per float, 64 bytes of slack
+        quantized_input = std::max(quantized_input, (std::uint64_t(in_h[i]) * std::uint64_t(in_w[i]) *
+                                                         std::uint64_t(layers[i].desc.in_channels) + 3) / 4 + kFloatsPerLine);
       if (i + 2 < n && int(i) != stage_last[std::size_t(layers[i].desc.stage)]) pingpong = std::max(pingpong, out_floats[i]);
       max_channels = std::max(max_channels, std::uint64_t(layers[i].desc.out_channels));
       max_hidden = std::max(max_hidden, std::uint64_t(layers[i].desc.hidden));
@@ -282,6 +326,7 @@ class Context {
     gate_offset_ = take(max_channels);
     hidden_offset_ = take(max_hidden);
     pooled_offset_ = take(max_channels);
+    quantized_input_offset_ = take(quantized_input);
     const std::uint64_t workspace_bytes = cursor * sizeof(float);
     if (workspace_bytes > max_workspace_bytes_ || workspace_bytes > std::uint64_t(SIZE_MAX / 2))
       throw Error("input size " + std::to_string(height) + "x" + std::to_string(width) + " needs a " +
@@ -329,13 +374,29 @@ class Context {
   template <class K>
   void run_step(std::size_t i) {
     const auto& layers = packed_->layers;
+    const detail::PackedLayer& layer = layers[i];
     float* base = arena_.data();
     const detail::LayerScratch scratch{base + mean_offset_, base + hidden_offset_, base + gate_offset_};
     const PlannedStep& p = steps_[i];
-    const bool is_linear = layers[i].desc.kind == LayerKind::linear;
-    const detail::LayerStep step{&layers[i], base + p.input_offset, is_linear ? logits_.data() : base + p.output_offset,
-                                 p.in_height, p.in_width, p.out_height, p.out_width};
+    const bool is_linear = layer.desc.kind == LayerKind::linear;
+    const float* input = base + p.input_offset;
+    if constexpr (detail::has_int8_families<K>::value) {
+      if (layer.int8 && !layer.input_u8) {  // after a float32 layer: quantize its output first
+        auto* quantized = reinterpret_cast<std::uint8_t*>(base + quantized_input_offset_);
+        const std::size_t count = std::size_t(p.in_height) * std::size_t(p.in_width) * std::size_t(layer.desc.in_channels);
+        detail::run_quantize<K>(input, count, layer.inv_input_scale, quantized, pool_);
+        input = reinterpret_cast<const float*>(quantized);
+      }
+    }
+    float* output = is_linear ? logits_.data() : base + p.output_offset;
+    const detail::LayerStep step{&layer, input, output, p.in_height, p.in_width, p.out_height, p.out_width};
     detail::run_layer<K>(step, scratch, pool_);
+    if (observer_) {
+      detail::LayerOutput o{layer.output_u8 ? nullptr : output,
+                            layer.output_u8 ? reinterpret_cast<const std::uint8_t*>(output) : nullptr,
+                            layer.output_u8 ? layer.output_scale : 0.f, p.out_height, p.out_width, layer.desc.out_channels};
+      observer_(i, o);
+    }
   }
 
   // Softmax in double (stable for any logit scale) and the class order by probability.
@@ -348,9 +409,11 @@ class Context {
     std::stable_sort(order_.begin(), order_.end(), [&](int a, int b) { return logits_[std::size_t(a)] > logits_[std::size_t(b)]; });
   }
 
+  friend struct detail::ContextAccess;
+
   Model model_;
   Isa isa_;
-  Precision precision_ = Precision::fp32;
+  Precision precision_;
   const detail::PackedWeights* packed_;  // owned by model_, in the layouts of this context's kernel set
   detail::ThreadPool pool_;
   bool profile_;
@@ -360,6 +423,8 @@ class Context {
   int planned_height_ = 0, planned_width_ = 0;
   detail::AlignedBuffer<float> arena_;
   std::size_t input_offset_ = 0, mean_offset_ = 0, gate_offset_ = 0, hidden_offset_ = 0, pooled_offset_ = 0;
+  std::size_t quantized_input_offset_ = 0;
+  detail::LayerObserver observer_;
   std::vector<StageBuffer> stage_buffers_;
   std::vector<PlannedStep> steps_;
   std::vector<float> logits_, probabilities_;
@@ -367,5 +432,14 @@ class Context {
   std::vector<LayerTiming> timings_;
   detail::PreprocessScratch preprocess_scratch_;
 };
+
+namespace detail {
+
+// Tools' access (the quantizer's calibration): observe every layer's output as a run computes it.
+struct ContextAccess {
+  static void set_layer_observer(Context& context, LayerObserver observer) { context.observer_ = std::move(observer); }
+};
+
+}  // namespace detail
 
 }  // namespace mobileone

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <iterator>
+#include <string>
 #include <utility>
 
 #include "error.hpp"
@@ -12,13 +13,25 @@
 
 namespace mobileone::detail {
 
-template <Isa I, Precision P, class K>
+inline bool no_extension_needed() { return true; }
+
+// One row: the kernel set K runs (ISA I, precision P) where the CPU runs I and has the extension `Needs`
+// tests for (VNNI, dotprod, ...). Rows of the same (I, P) are listed best first; the first runnable wins.
+template <Isa I, Precision P, class K, bool (*Needs)() = no_extension_needed>
 struct KernelSet {
   static constexpr Isa isa = I;
   static constexpr Precision precision = P;
-  static constexpr const char* name = isa_name(I);
   using Kernels = K;
+  static bool runs_here() { return isa_supported(I) && Needs(); }
+  // "avx512" for float32 sets; int8 sets add their int8 families: "avx512+vnni", "avx2+scalar".
+  static std::string name() {
+    if constexpr (P == Precision::fp32) return isa_name(I);
+    else return std::string(isa_name(I)) + "+" + K::kQuantName;
+  }
 };
+
+template <class F32Set, class Quant>
+using Int8Kernels = kernels::QuantKernels<F32Set, Quant>;
 
 template <class... Sets>
 struct KernelSetList {};
@@ -26,12 +39,16 @@ struct KernelSetList {};
 // clang-format off
 using KernelSets = KernelSetList<
     KernelSet<Isa::scalar, Precision::fp32, kernels::ref::F32Kernels>
+  , KernelSet<Isa::scalar, Precision::int8, Int8Kernels<kernels::ref::F32Kernels, kernels::ref::QuantFamilies>>
 #if defined(__x86_64__)
   , KernelSet<Isa::avx2, Precision::fp32, kernels::avx2::F32Kernels>
+  , KernelSet<Isa::avx2, Precision::int8, Int8Kernels<kernels::avx2::F32Kernels, kernels::ref::QuantFamilies>>
   , KernelSet<Isa::avx512, Precision::fp32, kernels::avx512::F32Kernels>
+  , KernelSet<Isa::avx512, Precision::int8, Int8Kernels<kernels::avx512::F32Kernels, kernels::ref::QuantFamilies>>
 #endif
 #if defined(__aarch64__)
   , KernelSet<Isa::neon, Precision::fp32, kernels::neon::F32Kernels>
+  , KernelSet<Isa::neon, Precision::int8, Int8Kernels<kernels::neon::F32Kernels, kernels::ref::QuantFamilies>>
 #endif
 >;
 // clang-format on
@@ -59,7 +76,8 @@ void for_each_kernel_set(Fn&& fn) {
 
 template <class Fn, class First, class... Rest>
 decltype(auto) with_kernel_set_in(KernelSetList<First, Rest...>, Isa isa, Precision precision, Fn&& fn) {
-  if (First::isa == isa && First::precision == precision) return std::forward<Fn>(fn)(typename First::Kernels{});
+  if (First::isa == isa && First::precision == precision && First::runs_here())
+    return std::forward<Fn>(fn)(typename First::Kernels{});
   if constexpr (sizeof...(Rest) > 0) {
     return with_kernel_set_in(KernelSetList<Rest...>{}, isa, precision, std::forward<Fn>(fn));
   } else {
@@ -67,10 +85,21 @@ decltype(auto) with_kernel_set_in(KernelSetList<First, Rest...>, Isa isa, Precis
   }
 }
 
-// Calls fn(Kernels{}) with the kernel set of (isa, precision); isa already resolved and supported.
+// Calls fn(Kernels{}) with the first runnable kernel set of (isa, precision); isa already resolved and
+// supported, precision fp32 or int8.
 template <class Fn>
 decltype(auto) with_kernel_set(Isa isa, Precision precision, Fn&& fn) {
   return with_kernel_set_in(KernelSets{}, isa, precision, std::forward<Fn>(fn));
+}
+
+// The name of the kernel set with_kernel_set(isa, precision, ...) runs ("avx512+vnni").
+inline std::string kernel_set_name(Isa isa, Precision precision) {
+  std::string name;
+  for_each_kernel_set([&](auto set) {
+    using Set = decltype(set);
+    if (name.empty() && Set::isa == isa && Set::precision == precision && Set::runs_here()) name = Set::name();
+  });
+  return name;
 }
 
 }  // namespace mobileone::detail

@@ -5,6 +5,7 @@
 // kernels/registry.hpp; README "Adding an ISA or a precision" lists the steps.
 #pragma once
 
+#include <cstddef>
 #include <cstdlib>
 #include <iterator>
 #include <string>
@@ -12,6 +13,12 @@
 #include <vector>
 
 #include "error.hpp"
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#elif defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 
 // X(id, C_ID, cpu_test): the enumerator Isa::id, its C API value MOBILEONE_ISA_<C_ID> (the position here,
 // from 1: append, never reorder), and the function of mobileone::detail that says whether this CPU runs it.
@@ -23,8 +30,12 @@
   X(avx512, AVX512, cpu_runs_avx512)   \
   X(neon, NEON, cpu_runs_neon)
 
-// X(id, C_ID): Precision::id and MOBILEONE_PRECISION_<C_ID>.
-#define MOBILEONE_FOR_EACH_PRECISION(X) X(fp32, FP32)
+// X(id, C_ID): Precision::id and MOBILEONE_PRECISION_<C_ID> (the position here, from 1: append only).
+//   fp32  every layer in float32 (an int8 blob's int8 layers run on their dequantized weights)
+//   int8  the blob's int8 layers in int8 (weights/FORMAT.md version 2), the others in float32
+#define MOBILEONE_FOR_EACH_PRECISION(X) \
+  X(fp32, FP32)                         \
+  X(int8, INT8)
 
 namespace mobileone {
 
@@ -36,6 +47,7 @@ enum class Isa {
 };
 
 enum class Precision {
+  automatic,  // int8 for a blob with int8 layers, else fp32
 #define MOBILEONE_PRECISION_ENUMERATOR(id, c_id) id,
   MOBILEONE_FOR_EACH_PRECISION(MOBILEONE_PRECISION_ENUMERATOR)
 #undef MOBILEONE_PRECISION_ENUMERATOR
@@ -67,6 +79,50 @@ inline bool cpu_runs_neon() {
   return false;
 #endif
 }
+
+// Instruction-set extensions some kernel sets need beyond their ISA (dispatch.hpp lists which).
+inline bool cpu_has_avx512_vnni() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  return cpu_runs_avx512() && __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+// AVX-VNNI (VEX vpdpbusd on ymm): CPUID leaf 7 subleaf 1, EAX bit 4 (GCC 12's __builtin_cpu_supports does
+// not know it); the OS must save ymm state, which cpu_runs_avx2() already implies.
+inline bool cpu_has_avx_vnni() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (!cpu_runs_avx2()) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0u));
+  if (eax < 7) return false;
+  __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7u), "c"(1u));
+  return (eax >> 4) & 1u;
+#else
+  return false;
+#endif
+}
+// FEAT_DotProd (SDOT/UDOT) and FEAT_I8MM (USDOT, SMMLA): Linux/Android HWCAP_ASIMDDP (bit 20 of AT_HWCAP) and
+// HWCAP2_I8MM (bit 13 of AT_HWCAP2); Apple's sysctl hw.optional.arm.FEAT_*.
+inline bool arm_feature(unsigned long hwcap_bit, int which, const char* apple_name) {
+#if defined(__aarch64__) && defined(__linux__)
+  (void)apple_name;
+  return (getauxval(which == 1 ? AT_HWCAP : AT_HWCAP2) >> hwcap_bit) & 1ul;
+#elif defined(__aarch64__) && defined(__APPLE__)
+  (void)hwcap_bit;
+  (void)which;
+  int value = 0;
+  std::size_t size = sizeof value;
+  return sysctlbyname(apple_name, &value, &size, nullptr, 0) == 0 && value != 0;
+#else
+  (void)hwcap_bit;
+  (void)which;
+  (void)apple_name;
+  return false;
+#endif
+}
+inline bool cpu_has_dotprod() { return arm_feature(20, 1, "hw.optional.arm.FEAT_DotProd"); }
+inline bool cpu_has_i8mm() { return arm_feature(13, 2, "hw.optional.arm.FEAT_I8MM"); }
 
 // Whether this build carries kernels for the ISA (one per architecture; kernels/registry.hpp instantiates them).
 inline constexpr bool isa_compiled(Isa isa) {
@@ -105,6 +161,7 @@ inline constexpr const char* isa_name(Isa isa) {
 
 inline constexpr const char* precision_name(Precision precision) {
   switch (precision) {
+    case Precision::automatic: return "auto";
 #define MOBILEONE_PRECISION_NAME(id, c_id) \
   case Precision::id: return #id;
     MOBILEONE_FOR_EACH_PRECISION(MOBILEONE_PRECISION_NAME)
@@ -126,6 +183,27 @@ inline Isa parse_isa(std::string_view name) {
   for (Isa isa : kAllIsas)
     if (name == isa_name(isa)) return isa;
   throw Error("unknown ISA '" + std::string(name) + "' (expected " + isa_choices() + ")");
+}
+
+inline constexpr Precision kAllPrecisions[] = {
+#define MOBILEONE_PRECISION_ENTRY(id, c_id) Precision::id,
+    MOBILEONE_FOR_EACH_PRECISION(MOBILEONE_PRECISION_ENTRY)
+#undef MOBILEONE_PRECISION_ENTRY
+};
+
+// "auto, fp32 or int8".
+inline std::string precision_choices() {
+  std::string list = precision_name(Precision::automatic);
+  for (std::size_t i = 0; i < std::size(kAllPrecisions); ++i)
+    list += std::string(i + 1 == std::size(kAllPrecisions) ? " or " : ", ") + precision_name(kAllPrecisions[i]);
+  return list;
+}
+
+inline Precision parse_precision(std::string_view name) {
+  if (name == precision_name(Precision::automatic)) return Precision::automatic;
+  for (Precision p : kAllPrecisions)
+    if (name == precision_name(p)) return p;
+  throw Error("unknown precision '" + std::string(name) + "' (expected " + precision_choices() + ")");
 }
 
 // Whether this binary carries the kernels and this CPU can run them.

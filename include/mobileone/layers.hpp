@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 #include "detail/thread_pool.hpp"
@@ -14,7 +15,8 @@
 
 namespace mobileone::detail {
 
-// One layer applied to concrete buffers and sizes (NHWC).
+// One layer applied to concrete buffers and sizes (NHWC). Buffers hold floats, or uint8 where the packed
+// layer says so (PackedLayer::input_u8 / output_u8; an int8 layer's input is uint8 after its quantize pass).
 struct LayerStep {
   const PackedLayer* layer = nullptr;
   const float* input = nullptr;
@@ -70,38 +72,81 @@ void run_dwconv3x3(const LayerStep& s, ThreadPool& pool) {
   run_rows(s, args, pool, [](const auto& a, int r0, int r1, auto stride) { K::template dwconv3x3<stride()>(a, r0, r1); });
 }
 
-template <class K>
-void run_pwconv1x1(const LayerStep& s, ThreadPool& pool) {
-  const LayerDesc& d = s.layer->desc;
-  const std::size_t pixels = std::size_t(s.out_height) * std::size_t(s.out_width);
-  const kernels::PointwiseArgs args{s.input,          s.output,      pixels, d.in_channels, d.out_channels,
-                                    s.layer->weights, s.layer->bias, d.relu};
-  const std::size_t panels = kernels::pointwise_panel_count(d.out_channels);
+// How a pointwise layer splits into tasks; run(p0, p1, n0, n1) computes pixels [p0, p1) x panels [n0, n1).
+template <class Run>
+void split_pointwise(ThreadPool& pool, std::size_t pixels, int out_channels, std::size_t min_pixels_per_task,
+                     const Run& run) {
+  const std::size_t panels = kernels::pointwise_panel_count(out_channels);
   const std::size_t target = task_target(pool);
-  if (target == 1) return K::pwconv1x1(args, 0, pixels, 0, panels);
+  if (target == 1) return run(0, pixels, 0, panels);
   // A pixel task reads all the weights (in_channels x out_channels) and its share of the input (pixels x
   // in_channels); an output-channel task reads all the input and its share of the weights. Split the
   // dimension that keeps that traffic smaller: output channels for the late, weight-heavy layers (7x7 x
   // 256 -> 1024: each core then streams half of the 1 MB of weights instead of all of it), pixels otherwise.
   // Groups of >= 4 panels keep the SIMD kernels' widest tiles (up to 64 output channels) in use.
   const std::size_t threads = std::size_t(pool.threads());
-  if (std::size_t(d.out_channels) > pixels && panels >= threads) {
+  if (std::size_t(out_channels) > pixels && panels >= threads) {
     const std::size_t groups = std::clamp(panels / 4, threads, target);
-    pool.parallel_for(groups, [&](std::size_t g) {
-      K::pwconv1x1(args, 0, pixels, panels * g / groups, panels * (g + 1) / groups);
-    });
+    pool.parallel_for(groups, [&](std::size_t g) { run(0, pixels, panels * g / groups, panels * (g + 1) / groups); });
     return;
   }
   // Split pixels (each task then streams all weights once); split the output channels too when a small
   // feature map has too few pixel tiles to feed every thread.
-  const std::size_t pixel_tiles = std::max<std::size_t>(1, std::min(target, pixels / K::kPointwiseMinPixelsPerTask));
+  const std::size_t pixel_tiles = std::max<std::size_t>(1, std::min(target, pixels / min_pixels_per_task));
   const std::size_t panel_groups = std::min(panels, (target + pixel_tiles - 1) / pixel_tiles);
   pool.parallel_for(pixel_tiles * panel_groups, [&](std::size_t task) {
     const std::size_t tile = task / panel_groups, group = task % panel_groups;
-    K::pwconv1x1(args, pixels * tile / pixel_tiles, pixels * (tile + 1) / pixel_tiles, panels * group / panel_groups,
-                 panels * (group + 1) / panel_groups);
+    run(pixels * tile / pixel_tiles, pixels * (tile + 1) / pixel_tiles, panels * group / panel_groups,
+        panels * (group + 1) / panel_groups);
   });
 }
+
+template <class K>
+void run_pwconv1x1(const LayerStep& s, ThreadPool& pool) {
+  const LayerDesc& d = s.layer->desc;
+  const std::size_t pixels = std::size_t(s.out_height) * std::size_t(s.out_width);
+  const kernels::PointwiseArgs args{s.input,          s.output,      pixels, d.in_channels, d.out_channels,
+                                    s.layer->weights, s.layer->bias, d.relu};
+  split_pointwise(pool, pixels, d.out_channels, K::kPointwiseMinPixelsPerTask,
+                  [&](std::size_t p0, std::size_t p1, std::size_t n0, std::size_t n1) { K::pwconv1x1(args, p0, p1, n0, n1); });
+}
+
+// Int8 layers (kernel sets with int8 families: kernels/quant_kernels.hpp). Their input is uint8.
+template <class K>
+void run_qpwconv1x1(const LayerStep& s, ThreadPool& pool) {
+  const PackedLayer& l = *s.layer;
+  const LayerDesc& d = l.desc;
+  const std::size_t pixels = std::size_t(s.out_height) * std::size_t(s.out_width);
+  const kernels::QuantPointwiseArgs args{reinterpret_cast<const std::uint8_t*>(s.input), s.output, pixels,
+                                         d.in_channels, d.out_channels, l.qweights, l.qscale, l.bias, l.column_sums,
+                                         l.diagonal, d.relu, l.output_u8};
+  split_pointwise(pool, pixels, d.out_channels, K::kPointwiseMinPixelsPerTask,
+                  [&](std::size_t p0, std::size_t p1, std::size_t n0, std::size_t n1) { K::qpwconv1x1(args, p0, p1, n0, n1); });
+}
+
+template <class K>
+void run_qdwconv3x3(const LayerStep& s, ThreadPool& pool) {
+  const PackedLayer& l = *s.layer;
+  const LayerDesc& d = l.desc;
+  const kernels::QuantDepthwiseArgs args{reinterpret_cast<const std::uint8_t*>(s.input), s.in_height, s.in_width,
+                                         d.in_channels, s.output, s.out_height, s.out_width, l.weights, l.bias, d.relu,
+                                         l.output_u8};
+  run_rows(s, args, pool, [](const auto& a, int r0, int r1, auto stride) { K::template qdwconv3x3<stride()>(a, r0, r1); });
+}
+
+// float -> uint8 at an int8 layer's input scale, for an int8 layer after a float32 one.
+template <class K>
+void run_quantize(const float* input, std::size_t count, float inv_scale, std::uint8_t* output, ThreadPool& pool) {
+  const kernels::QuantizeArgs args{input, output, count, inv_scale};
+  constexpr std::size_t kElementsPerTask = 16384;  // small layers stay on one thread
+  const std::size_t tasks = std::min(task_target(pool), (count + kElementsPerTask - 1) / kElementsPerTask);
+  parallel_chunks(pool, count, tasks, [&](std::size_t b, std::size_t e) { K::quantize(args, b, e); });
+}
+
+template <class K, class = void>
+struct has_int8_families : std::false_type {};
+template <class K>
+struct has_int8_families<K, std::void_t<typename K::Int8>> : std::true_type {};
 
 template <class K>
 void channel_mean(const float* input, std::size_t pixels, int channels, float* output, ThreadPool& pool) {
@@ -136,6 +181,12 @@ void run_linear(const PackedLayer& layer, const float* input, float* output, Thr
 // `input` is that vector and `output` the logits.
 template <class K>
 void run_layer(const LayerStep& s, const LayerScratch& scratch, ThreadPool& pool) {
+  if constexpr (has_int8_families<K>::value) {
+    if (s.layer->int8) {
+      if (s.layer->desc.kind == LayerKind::pwconv1x1) return run_qpwconv1x1<K>(s, pool);
+      return run_qdwconv3x3<K>(s, pool);  // the only other int8 kind (blob.hpp)
+    }
+  }
   switch (s.layer->desc.kind) {
     case LayerKind::conv3x3: return run_conv3x3<K>(s, pool);
     case LayerKind::dwconv3x3: return run_dwconv3x3<K>(s, pool);
