@@ -1,20 +1,30 @@
 #!/usr/bin/python3
 """Peer comparison: this engine vs PyTorch (eager and its best mode), ONNX Runtime and OpenCV DNN, in one run
-on this machine, on identical weights, batch 1, fp32.
+on this machine, on identical weights, batch 1, fp32; and int8: ONNX Runtime on a QDQ model of the same
+weights and, given --int8-blob, our own int8 engine.
 
   bench/peers/compare.sh [--variants s0,s1,s2,s3,s4] [--threads 1,2] [--passes 3] [--budget 1.0] ...
+  bench/peers/compare.sh --variants s0,s2 --threads 1 --int8-blob s0=s0_int8.mone
 
 Steps:
  1. For each variant, `mobileone-make-model` writes <out>/models/<v>.mone (random fused weights, fixed
     seed); peer_torch.py builds the same graph in torch from that file, writes the fp32 reference logits
     and an ONNX export (opset 13) of that module.  Every engine therefore runs the same weights.
+    peer_int8.py turns that export into <v>_int8.onnx (QDQ: uint8 per-tensor activations calibrated on
+    <photos>/calibration at --percentile, int8 per-channel weights).  For the int8 agreement, S0 is also
+    built from the real checkpoint in ../shared (weights/convert.py -> <v>_real.mone -> .onnx -> _int8.onnx).
  2. `passes` times: each peer runs in its own worker process (started per pass); for every variant and
     thread count all engines measure back to back (order rotated per configuration and pass) with the same
     protocol (peer_common.py: warm-up, then a time-budgeted number of runs, each timed alone; median).
-    Our engine: `mobileone-classify --tensor ... --repeat N --json`.
- 3. Result per engine/variant/threads = median over passes of the per-pass medians.  Prints medians (ms),
-    ratios ours / best peer, our GMAC/s and % of peak; checks every engine's logits against the torch
-    reference (max|x - ref| / max|ref| <= tolerance); writes <out>/results.{md,csv} and raw.jsonl.
+    Our engine: `mobileone-classify --tensor ... --repeat N --json` (ours-int8: the same on the --int8-blob).
+ 3. int8 agreement (unless --no-accuracy): ONNX Runtime fp32 and int8 on every photo of <photos>/evaluation
+    and <photos>/calibration (one node process), and mobileone-classify on the --int8-blob and on the fp32
+    blob of the same weights: top-1 agreement, top-5 overlap, mean KL(fp32 || int8); plus the graph ONNX
+    Runtime really runs for each timed int8 model (its optimized model's ops, a profile's time per op).
+ 4. Result per engine/variant/threads = median over passes of the per-pass medians.  Prints medians (ms),
+    ratios ours / best fp32 peer, our GMAC/s and % of peak, the int8 table; checks every fp32 engine's
+    logits against the torch reference (max|x - ref| / max|ref| <= tolerance); writes
+    <out>/results.{md,csv}, ratios.csv, int8_accuracy.{md,csv} and raw.jsonl.
 A peer that cannot run here is shown as n/a with the reason; the run goes on.
 """
 
@@ -39,11 +49,15 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 import peer_common as pc  # noqa: E402
+import peer_int8  # noqa: E402
 
-ENGINES = ["ours", "torch-eager", "torch-best", "ort", "opencv"]
-PEERS = ENGINES[1:]
+ENGINES = ["ours", "torch-eager", "torch-best", "ort", "opencv", "ort-int8", "ours-int8"]
+INT8_ENGINES = ["ort-int8", "ours-int8"]
+FP32_PEERS = ["torch-eager", "torch-best", "ort", "opencv"]  # the "best peer" of the fp32 targets
 TITLES = {"ours": "ours", "torch-eager": "PyTorch eager", "torch-best": "PyTorch best", "ort": "ONNX Runtime",
-          "opencv": "OpenCV DNN"}
+          "opencv": "OpenCV DNN", "ort-int8": "onnxruntime int8 (QDQ)", "ours-int8": "mobileone int8"}
+SHARED = Path(os.environ.get("MOBILEONE_SHARED", REPO.parent / "shared"))
+REAL_CHECKPOINTS = {"s0": "weights/mobileone_s0.pth.tar"}  # under SHARED; int8 agreement uses real weights
 DEFAULT_PEAK = 58.5  # G multiply-adds/s per core, AMD Zen4 dev VM (see bench/bench_common.hpp)
 STATISTICS = {"median": "median over {p} pass(es) of the per-pass median ms",
               "best-pass": "fastest of {p} pass(es)' median ms",
@@ -147,8 +161,49 @@ def last_line(text: str) -> str:
 # ------------------------------------------------------------------------------------ preparation
 
 
+def prepare_onnx(args, mone: Path, inp: Path, status: dict, what: str) -> None:
+    """<stem>.onnx and <stem>_ref.f32 beside the blob `mone` (peer_torch.py export) and, when an int8 engine
+    or the accuracy step needs it, <stem>_int8.onnx (peer_int8.py quantize, calibrated on the calibration
+    photos); each is rebuilt only when what it is made from changed. Failures go to status[what]."""
+    models, stem = mone.parent, mone.name[:-len(".mone")]
+    stamp = models / f"{stem}.source-sha256"
+    digest = sha256(mone) + f" size={args.size} input_seed={args.input_seed}"
+    onnx, ref = models / f"{stem}.onnx", models / f"{stem}_ref.f32"
+    if not (onnx.exists() and ref.exists() and stamp.exists() and stamp.read_text() == digest):
+        log(f"  exporting {stem}: torch module from {mone.name} -> {onnx.name} + reference logits")
+        try:
+            run_checked([args.python, HERE / "peer_torch.py", "export", "--mone", mone, "--onnx", onnx, "--input", inp,
+                         "--size", str(args.size), "--ref-logits", ref], timeout=600)
+            stamp.write_text(digest)
+        except Exception as e:  # noqa: BLE001
+            status.setdefault("export_error", {})[stem] = last_line(str(e))
+            for p in (onnx, ref, stamp):
+                p.unlink(missing_ok=True)
+            return
+    if not args.want_int8:
+        return
+    int8, int8_stamp = models / f"{stem}_int8.onnx", models / f"{stem}_int8.source-sha256"
+    calibration = Path(args.photos) / "calibration"
+    int8_digest = (f"{digest} onnx={sha256(onnx)} percentile={args.percentile:g} "
+                   f"calibration={peer_int8.photo_key(str(calibration), args.size)}")
+    if int8.exists() and int8_stamp.exists() and int8_stamp.read_text() == int8_digest:
+        return
+    log(f"  quantizing {stem}: {onnx.name} -> {int8.name} (QDQ; activations: {args.percentile:g}th percentile "
+        f"on {calibration})")
+    try:
+        run_checked([args.python, HERE / "peer_int8.py", "quantize", "--mone", mone, "--onnx", onnx, "--calibration",
+                     calibration, "--cache", models.parent / "photos", "--percentile", str(args.percentile),
+                     "--size", str(args.size), "-o", int8], timeout=3600)
+        int8_stamp.write_text(int8_digest)
+    except Exception as e:  # noqa: BLE001
+        status.setdefault("quantize_error", {})[stem] = last_line(str(e))
+        for p in (int8, int8_stamp):
+            p.unlink(missing_ok=True)
+
+
 def prepare_models(args, tools, out: Path, status: dict) -> dict:
-    """Writes input.f32, <v>.mone, <v>.onnx and <v>_ref.f32; returns MAC counts per variant."""
+    """Writes input.f32, <v>.mone, <v>.onnx, <v>_ref.f32, <v>_int8.onnx and, for the accuracy step, the
+    real-weights <v>_real.* (REAL_CHECKPOINTS); returns MAC counts per variant."""
     import numpy as np
 
     models = out / "models"
@@ -163,21 +218,24 @@ def prepare_models(args, tools, out: Path, status: dict) -> dict:
                      "-o", mone])
         stats = json.loads(run_checked([tools["make_model"], "--variant", v, "--size", str(args.size), "--stats"]).stdout)
         macs[v] = stats["macs"]
-        stamp = models / f"{v}.source-sha256"
-        digest = sha256(mone) + f" size={args.size} input_seed={args.input_seed}"
-        onnx, ref = models / f"{v}.onnx", models / f"{v}_ref.f32"
-        if onnx.exists() and ref.exists() and stamp.exists() and stamp.read_text() == digest:
-            continue
-        log(f"  exporting {v}: torch module from {mone.name} -> {onnx.name} + reference logits")
-        try:
-            run_checked([args.python, HERE / "peer_torch.py", "export", "--mone", mone, "--onnx", onnx, "--input", inp,
-                         "--size", str(args.size), "--ref-logits", ref], timeout=600)
-            stamp.write_text(digest)
-        except Exception as e:  # noqa: BLE001
-            status.setdefault("export_error", {})[v] = last_line(str(e))
-            for p in (onnx, ref, stamp):
-                p.unlink(missing_ok=True)
+        prepare_onnx(args, mone, inp, status, v)
+        checkpoint = real_checkpoint(v)
+        if args.accuracy and checkpoint:
+            real = models / f"{v}_real.mone"
+            if not real.exists() or real.stat().st_mtime < checkpoint.stat().st_mtime:
+                try:
+                    run_checked([args.python, REPO / "weights" / "convert.py", checkpoint, "-o", real], timeout=600)
+                except Exception as e:  # noqa: BLE001
+                    status.setdefault("export_error", {})[f"{v}_real"] = last_line(str(e))
+                    continue
+            prepare_onnx(args, real, inp, status, f"{v}_real")
     return macs
+
+
+def real_checkpoint(variant: str):
+    """The shared real checkpoint of a variant, if there is one (else its accuracy uses the random blob)."""
+    path = SHARED / REAL_CHECKPOINTS[variant] if variant in REAL_CHECKPOINTS else None
+    return path if path and path.exists() else None
 
 
 def find_ort(args, out: Path) -> tuple:
@@ -271,10 +329,12 @@ class Worker:
         self.log.close()
 
 
-def measure_ours(args, tools, models: Path, inp: Path, variant: str, threads: int, logits: str) -> dict:
-    """Our engine through mobileone-classify: one single run to estimate the time (and to dump the logits
-    for the check), then --repeat N (one warm-up run + N timed runs on the preset input, median)."""
-    base = [tools["classify"], "--model", models / f"{variant}.mone", "--tensor", inp,
+def measure_ours(args, tools, model: Path, inp: Path, variant: str, threads: int, logits: str,
+                 engine: str = "ours") -> dict:
+    """Our engine through mobileone-classify on the blob `model` (<v>.mone; for ours-int8 the --int8-blob):
+    one single run to estimate the time (and to dump the logits for the check), then --repeat N (one warm-up
+    run + N timed runs on the preset input, median)."""
+    base = [tools["classify"], "--model", model, "--tensor", inp,
             "--shape", f"1,3,{args.size},{args.size}", "--json", "--threads", str(threads)]
     if args.isa:
         base += ["--isa", args.isa]
@@ -285,11 +345,13 @@ def measure_ours(args, tools, models: Path, inp: Path, variant: str, threads: in
         rec = json.loads(run_checked([str(c) for c in base + ["--repeat", str(runs)]],
                                      timeout=3600).stdout.splitlines()[-1])
         lat = rec["latency_ms"]
-        return {"type": "result", "engine": "ours", "variant": variant, "threads": threads,
+        # "precision" is what the blob runs at (int8 blobs); older tools do not print it: fp32.
+        return {"type": "result", "engine": engine, "variant": variant, "threads": threads,
                 "actual_threads": rec["threads"], "median_ms": lat["median"], "min_ms": lat["min"],
-                "runs": lat["runs"], "warmup": 1 if runs > 1 else 0, "isa": rec["isa"]}
+                "runs": lat["runs"], "warmup": 1 if runs > 1 else 0, "isa": rec["isa"],
+                "precision": rec.get("precision", "fp32")}
     except Exception as e:  # noqa: BLE001
-        return {"type": "error", "engine": "ours", "variant": variant, "threads": threads, "reason": last_line(str(e))}
+        return {"type": "error", "engine": engine, "variant": variant, "threads": threads, "reason": last_line(str(e))}
 
 
 def start_workers(args, engines, models: Path, inp: Path, ort, out: Path, unavailable: dict) -> dict:
@@ -297,11 +359,12 @@ def start_workers(args, engines, models: Path, inp: Path, ort, out: Path, unavai
               "--warmup", str(args.warmup), "--min-runs", str(args.min_runs), "--max-runs", str(args.max_runs)]
     workers = {}
     for engine in engines:
-        if engine == "ours" or engine in unavailable:
+        if engine in ("ours", "ours-int8") or engine in unavailable:
             continue
-        if engine == "ort":
+        if engine in ("ort", "ort-int8"):
             spec = {"ort_module": str(ort[1]), "models": str(models), "input": str(inp), "size": args.size,
-                    "budget": args.budget, "warmup": args.warmup, "min_runs": args.min_runs, "max_runs": args.max_runs}
+                    "budget": args.budget, "warmup": args.warmup, "min_runs": args.min_runs, "max_runs": args.max_runs,
+                    "engine": engine, "model_suffix": "_int8" if engine == "ort-int8" else ""}
             cmd = [ort[0], HERE / "ort_peer.js", json.dumps(spec)]
         else:
             script = {"torch-eager": ["peer_torch.py", "eager"], "torch-best": ["peer_torch.py", "best"],
@@ -374,9 +437,9 @@ def summarize(args, records: list) -> dict:
 
 
 def build_report(args, summary, errors, info, unavailable, config_errors, macs, peak, peak_source, load, started,
-                 elapsed) -> tuple:
+                 elapsed, int8_records) -> tuple:
     engines = [e for e in ENGINES if e in args.engines]
-    peers = [e for e in engines if e != "ours"]
+    peers = [e for e in engines if e in FP32_PEERS]
     ts = args.threads
     lines = []
     add = lines.append
@@ -389,7 +452,8 @@ def build_report(args, summary, errors, info, unavailable, config_errors, macs, 
     add("")
     add(f"Machine: {cpu_model()}, {os.cpu_count()} CPUs; batch 1, {args.size}x{args.size}, fp32; random fused weights "
         f"(seed {args.seed}), identical in every engine. Each cell: {STATISTICS[args.statistic].format(p=args.passes)} "
-        f"(time budget {args.budget:g} s of timed runs per measurement, >= {args.min_runs} runs).")
+        f"(time budget {args.budget:g} s of timed runs per measurement, >= {args.min_runs} runs). The int8 engines "
+        f"(last columns) run quantized models of the same weights (section int8).")
     add("")
     add(f"## Latency (ms, {args.statistic}), " + " / ".join(f"{t}t" for t in ts))
     add("")
@@ -430,6 +494,8 @@ def build_report(args, summary, errors, info, unavailable, config_errors, macs, 
                              "ratio": ratio if ratio is not None else "", "target": target,
                              "ours_gmacs": gmacs or "", "ours_pct_peak": 100 * gmacs / (peak * t) if gmacs else ""})
     add("")
+    if set(INT8_ENGINES) & set(engines):
+        int8_section(args, summary, int8_records, csv_rows, add)
     add("## Sanity check: logits vs the PyTorch eager reference, max|x - ref| / max|ref| (tolerance "
         f"{args.tolerance:g})")
     add("")
@@ -437,11 +503,15 @@ def build_report(args, summary, errors, info, unavailable, config_errors, macs, 
     add("|---|" + "---:|" * len(args.variants))
     failed = []
     for e in engines:
+        if e == "ours-int8":  # its blob has other weights than the reference; agreement is in section int8
+            continue
         row = []
         for v in args.variants:
             err = errors.get(e, {}).get(v)
             if err is None:
                 row.append("n/a")
+            elif e in INT8_ENGINES:  # quantization error, not a check
+                row.append(f"{err:.1e} (int8)")
             else:
                 row.append(f"{err:.1e}" + ("" if err <= args.tolerance else " FAIL"))
                 if err > args.tolerance:
@@ -451,8 +521,13 @@ def build_report(args, summary, errors, info, unavailable, config_errors, macs, 
     add("## Engines")
     add("")
     add(f"- ours: MobileOne engine {our_version()}, ISA {info.get('ours_isa', 'n/a')}, via mobileone-classify")
-    for e in peers:
+    for e in peers + [e for e in engines if e == "ort-int8"]:
         add(f"- {TITLES[e]}: " + (f"n/a: {unavailable[e]}" if e in unavailable else info.get(e, "n/a")))
+    if "ours-int8" in engines:
+        blobs = ", ".join(f"{v.upper()} {b} (runs as {info.get('ours-int8', {}).get(v, 'n/a')})"
+                          for v, b in sorted(args.int8_blobs.items()))
+        add(f"- {TITLES['ours-int8']}: " + (f"n/a: {unavailable['ours-int8']}" if "ours-int8" in unavailable else
+                                              f"mobileone-classify on --int8-blob {blobs}"))
     add("")
     noisy = sorted(((s["spread"], k) for k, s in summary.items() if s["spread"] > 0.10), reverse=True)
     add("## Notes")
@@ -470,9 +545,122 @@ def build_report(args, summary, errors, info, unavailable, config_errors, macs, 
             add(f"- {TITLES.get(e, e)} {v} {t}t n/a: {reason}")
     for v, reason in sorted(status.get("export_error", {}).items()):
         add(f"- ONNX export of {v} failed: {reason}")
+    for v, reason in sorted(status.get("quantize_error", {}).items()):
+        add(f"- int8 (QDQ) model of {v} failed: {reason}")
+    for what, reason in sorted(status.get("accuracy_error", {}).items()):
+        add(f"- int8 agreement of {what} failed: {reason}")
     add(f"- Total time {elapsed:.0f} s. Command: `{' '.join(sys.argv)}`" +
         (" (report rebuilt from raw.jsonl)" if args.report_only else ""))
     return "\n".join(lines) + "\n", csv_rows, failed
+
+
+def agreement_text(r) -> str:
+    return f"{100 * r['top1']:.1f}% / {100 * r['top5_overlap']:.1f}% / {r['kl']:.3f}"
+
+
+def int8_section(args, summary, int8_records, csv_rows, add) -> None:
+    """The int8 table of results.md: each int8 engine's latency next to the fp32 ones, its agreement with
+    fp32 on the evaluation photos beside; adds the same columns to ratios.csv's rows."""
+    acc = {(r["engine"], r["variant"]): r for r in int8_records if r["type"] == "accuracy" and r["set"] == "evaluation"}
+
+    def ms(engine, v, t):
+        s = summary.get((engine, v, t))
+        return s["value"] if s else None
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    def text(x, fmt):
+        return "n/a" if x is None else fmt(x)
+
+    def agreement_cell(r):
+        return f"{agreement_text(r)} ({r['weights']})" if r else "n/a"
+
+    add("## int8: latency and agreement with fp32")
+    add("")
+    add("Agreement on the evaluation photos: top-1 agreement / top-5 overlap / mean KL(fp32 || int8); real "
+        "weights where a real checkpoint is shared, else the random weights (only a measure of quantization noise). "
+        "Details, calibration photos and what ONNX Runtime fuses: int8_accuracy.md.")
+    add("")
+    add("| variant | threads | ours fp32 ms | ORT fp32 ms | ORT int8 ms | ORT int8 / ORT fp32 | ORT int8 / ours fp32 | "
+        "ORT int8 agreement | mobileone int8 ms | mobileone int8 / ours fp32 | mobileone int8 / ORT int8 | "
+        "mobileone int8 agreement |")
+    add("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|")
+    rows = {(r["variant"], r["threads"]): r for r in csv_rows}
+    for v in args.variants:
+        ort_acc, ours_acc = acc.get(("ort-int8", v)), acc.get(("ours-int8", v))
+        for t in args.threads:
+            ours, ort, ort8, ours8 = (ms(e, v, t) for e in ("ours", "ort", "ort-int8", "ours-int8"))
+            add(f"| {v.upper()} | {t} | {text(ours, fmt_ms)} | {text(ort, fmt_ms)} | {text(ort8, fmt_ms)} | "
+                f"{text(ratio(ort8, ort), '{:.2f}'.format)} | {text(ratio(ort8, ours), '{:.2f}'.format)} | "
+                f"{agreement_cell(ort_acc)} | {text(ours8, fmt_ms)} | "
+                f"{text(ratio(ours8, ours), '{:.2f}'.format)} | {text(ratio(ours8, ort8), '{:.2f}'.format)} | "
+                f"{agreement_cell(ours_acc)} |")
+            row = rows.get((v, t))
+            if row is not None:
+                row.update({"ort_fp32_ms": ort or "", "ort_int8_ms": ort8 or "",
+                            "ort_int8_over_ort_fp32": ratio(ort8, ort) or "",
+                            "ort_int8_over_ours": ratio(ort8, ours) or "", "ours_int8_ms": ours8 or "",
+                            "ours_int8_over_ours": ratio(ours8, ours) or "",
+                            "ours_int8_over_ort_int8": ratio(ours8, ort8) or "",
+                            **{f"{e.replace('-', '_')}_eval_{k}": r[k] if r else ""
+                               for e, r in (("ort-int8", ort_acc), ("ours-int8", ours_acc))
+                               for k in ("top1", "top5_overlap", "kl")}})
+    add("")
+
+
+def int8_accuracy_report(args, int8_records, started) -> tuple:
+    """int8_accuracy.md and its CSV rows: every int8 engine's agreement with fp32 on both photo sets, and
+    the graph ONNX Runtime really runs for the int8 models."""
+    accuracy = [r for r in int8_records if r["type"] == "accuracy"]
+    graphs = [r for r in int8_records if r["type"] == "int8_graph"]
+    lines = []
+    add = lines.append
+    add(f"# int8 agreement with fp32 ({started:%Y-%m-%d %H:%M})")
+    add("")
+    ort = next((r for r in accuracy if r["engine"] == "ort-int8"), None)
+    if ort:
+        add(f"onnxruntime int8 (QDQ): bench/peers/peer_int8.py, activations uint8 per tensor from the "
+            f"{ort['percentile']:g}th percentile of the fp32 activations on {ort['calibration_images']} calibration "
+            "photos, weights int8 per output channel (symmetric), biases int32; reference: ONNX Runtime fp32 on "
+            "the same ONNX export, same preprocessed photos (PIL, resize 256, crop 224). mobileone int8: "
+            "mobileone-classify on the --int8-blob vs on the fp32 blob of the same weights, same photo files.")
+        add("")
+    add("Top-1: share of photos whose top-1 class equals fp32's; top-5 overlap: mean |top5 fp32 & top5 int8| / 5; "
+        "KL: mean KL(fp32 || int8) of the softmax distributions. The calibration photos are the ones the real S0 "
+        "is unsure about (top-1 leads top-2 by < 0.1), so their agreement is lower by construction.")
+    add("")
+    add("| engine | variant | weights | photos | n | top-1 agreement | top-5 overlap | mean KL | top-1 flips |")
+    add("|---|---|---|---|---:|---:|---:|---:|---:|")
+    rows = []
+    for r in accuracy:
+        add(f"| {TITLES[r['engine']]} | {r['variant'].upper()} | {r['weights']} | {r['set']} | {r['n']} | "
+            f"{100 * r['top1']:.1f}% | {100 * r['top5_overlap']:.1f}% | {r['kl']:.4f} | {r['flips']} |")
+        rows.append({k: r.get(k, "") for k in ("engine", "variant", "weights", "set", "n", "top1", "top5_overlap",
+                                              "kl", "flips", "percentile", "calibration_images", "blob",
+                                              "blob_precision", "reference")})
+    add("")
+    checks = [r for r in accuracy if "fp32_top1_vs_pytorch" in r]
+    for r in checks:
+        add(f"- fp32 reference check: ONNX Runtime fp32 of the real {r['variant'].upper()} has PyTorch's top-1 "
+            f"(`{r['set']}/s0_top5.json`) on {r['fp32_top1_vs_pytorch']}/{r['n']} {r['set']} photos.")
+    for r in {r["blob"]: r for r in accuracy if r["engine"] == "ours-int8" and r["blob_precision"] != "int8"}.values():
+        add(f"- mobileone int8 {r['variant'].upper()}: the blob {r['blob']} runs as {r['blob_precision']}, "
+            "not int8 (a hook test).")
+    if graphs:
+        add("")
+        add("## What ONNX Runtime runs for the timed int8 models")
+        add("")
+        add("Optimized graph (session option optimizedModelFilePath, graphOptimizationLevel all) and the share of "
+            "kernel time per op in a profile of 10 runs (enableProfiling), 1 thread:")
+        add("")
+        add("| variant | fp32 graph | optimized int8 graph (op: count) | kernel time share |")
+        add("|---|---|---|---|")
+        for g in graphs:
+            ops = ", ".join(f"{k} {n}" for k, n in g["optimized_ops"].items())
+            share = ", ".join(f"{k} {100 * x:.1f}%" for k, x in list(g["profile_share"].items())[:5])
+            add(f"| {g['variant'].upper()} | Conv {g['fp32_convs']}, Gemm {g['fp32_gemms']} | {ops} | {share} |")
+    return "\n".join(lines) + "\n", rows
 
 
 status: dict = {}
@@ -488,11 +676,13 @@ def measure_all(args, tools, out: Path, logits_dir: Path) -> tuple:
 
     info, unavailable = {}, {}
     ort = None
-    if "ort" in args.engines:
+    if {"ort", "ort-int8"} & set(args.engines):
         try:
             ort = find_ort(args, out)
         except RuntimeError as e:
-            unavailable["ort"] = str(e)
+            unavailable["ort"] = unavailable["ort-int8"] = str(e)
+    if "ours-int8" in args.engines and not args.int8_blobs:
+        unavailable["ours-int8"] = "no --int8-blob given (e.g. --int8-blob s0=PATH.mone)"
 
     shutil.rmtree(out / "logs", ignore_errors=True)
     (out / "logs").mkdir()
@@ -519,12 +709,20 @@ def measure_all(args, tools, out: Path, logits_dir: Path) -> tuple:
                 if engine in unavailable or (engine in workers and workers[engine].reason and
                                              engine not in info):
                     continue
-                dump = str(logits_dir / f"{engine}_{v}.f32") if p == 0 and t == args.threads[0] else ""
+                if engine == "ours-int8" and v not in args.int8_blobs:
+                    continue
+                # ours-int8's blob holds other weights than the reference's: its logits are not checked.
+                dump = (str(logits_dir / f"{engine}_{v}.f32") if p == 0 and t == args.threads[0] and
+                        engine != "ours-int8" else "")
                 meter = LoadMeter(worker_pids)
                 if engine == "ours":
-                    rec = measure_ours(args, tools, models, inp, v, t, dump)
+                    rec = measure_ours(args, tools, models / f"{v}.mone", inp, v, t, dump)
                     if rec["type"] == "result":
                         info.setdefault("ours_isa", rec["isa"])
+                elif engine == "ours-int8":
+                    rec = measure_ours(args, tools, Path(args.int8_blobs[v]), inp, v, t, dump, engine)
+                    if rec["type"] == "result":
+                        info.setdefault("ours-int8", {})[v] = rec["precision"]
                 else:
                     rec = workers[engine].measure(v, t, dump, timeout=1800)
                 load = meter.cores()
@@ -541,7 +739,123 @@ def measure_all(args, tools, out: Path, logits_dir: Path) -> tuple:
                 unavailable[engine] = w.reason
             w.close()
 
+    if args.accuracy:
+        if ort and "ort-int8" in args.engines:
+            records += ort_int8_accuracy(args, ort, out)
+        if "ours-int8" in args.engines:
+            for v, blob in sorted(args.int8_blobs.items()):
+                records += ours_int8_accuracy(args, tools, out, v, Path(blob))
     return macs, records, info, unavailable, loads
+
+
+# ----------------------------------------------------------------------------------- int8 agreement
+
+
+def accuracy_model(out: Path, variant: str) -> tuple:
+    """(stem, weights) whose fp32 and int8 models the agreement is measured on: the real checkpoint's blob
+    where one is shared (REAL_CHECKPOINTS), else the random blob the timing uses."""
+    if real_checkpoint(variant) and (out / "models" / f"{variant}_real.mone").exists():
+        return f"{variant}_real", "real"
+    return variant, "random"
+
+
+def photo_sets(args) -> list:
+    return [(name, Path(args.photos) / name) for name in ("evaluation", "calibration")]
+
+
+def ort_int8_accuracy(args, ort, out: Path) -> list:
+    """ONNX Runtime fp32 and int8 on every photo (one node process, 1 thread), agreement of int8 with fp32;
+    and per variant the graph ONNX Runtime really runs for the timed int8 model: its optimized model
+    (op counts) and a profile of a few runs (share of kernel time per op)."""
+    import numpy as np
+
+    models, work = out / "models", out / "int8"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    batches = {name: peer_int8.photo_batch(str(folder), str(out / "photos"), args.size)
+               for name, folder in photo_sets(args)}
+    jobs, plan = [], []
+    for v in args.variants:
+        stem, weights = accuracy_model(out, v)
+        if not (models / f"{stem}_int8.onnx").exists():
+            continue
+        for name, (data, _, count) in batches.items():
+            for precision in ("fp32", "int8"):
+                model = models / (f"{stem}.onnx" if precision == "fp32" else f"{stem}_int8.onnx")
+                jobs.append({"model": str(model), "inputs": data, "count": count,
+                             "output": str(work / f"{stem}_{name}_{precision}.f32")})
+            plan.append((v, stem, weights, name, count))
+        if (models / f"{v}_int8.onnx").exists():
+            jobs.append({"model": str(models / f"{v}_int8.onnx"), "inputs": batches["evaluation"][0], "count": 10,
+                         "optimized": str(work / f"{v}_int8.optimized.onnx"),
+                         "profile_prefix": str(work / f"{v}_int8_profile")})
+    if not jobs:
+        return []
+    log(f"int8 agreement: ONNX Runtime fp32 and int8 on {sum(c for _, _, c in batches.values())} photos")
+    spec = {"ort_module": str(ort[1]), "size": args.size, "threads": 1, "jobs": jobs}
+    try:
+        run_checked([ort[0], HERE / "ort_peer.js", json.dumps(spec)], timeout=3600)
+    except Exception as e:  # noqa: BLE001
+        status.setdefault("accuracy_error", {})[TITLES["ort-int8"]] = last_line(str(e))
+        return []
+    records = []
+    for v, stem, weights, name, count in plan:
+        fp32, int8 = (np.fromfile(work / f"{stem}_{name}_{p}.f32", "<f4").reshape(count, -1) for p in ("fp32", "int8"))
+        calibration = json.loads((models / f"{stem}_int8.onnx.json").read_text())
+        rec = {"type": "accuracy", "engine": "ort-int8", "variant": v, "weights": weights, "set": name,
+               "reference": "ONNX Runtime fp32 of the same ONNX export", "percentile": calibration["percentile"],
+               "calibration_images": calibration["calibration_images"], **pc.agreement(fp32, int8)}
+        top5 = Path(args.photos) / name / "s0_top5.json"
+        if weights == "real" and v == "s0" and top5.exists():
+            # The fp32 reference itself against PyTorch's published top-1 (checks the preprocessing too).
+            ref = json.loads(top5.read_text())["images"]
+            files = [os.path.basename(f) for f in batches[name][1]]
+            rec["fp32_top1_vs_pytorch"] = int(sum(int(fp32[i].argmax()) == ref[f]["top5"][0]["index"]
+                                                  for i, f in enumerate(files)))
+        records.append(rec)
+    for v in args.variants:
+        optimized, profiles = work / f"{v}_int8.optimized.onnx", sorted(work.glob(f"{v}_int8_profile*.json"))
+        if optimized.exists():
+            fp32_ops = peer_int8.op_counts(str(models / f"{v}.onnx"))
+            records.append({"type": "int8_graph", "variant": v, "optimized_ops": peer_int8.op_counts(str(optimized)),
+                            "fp32_convs": fp32_ops.get("Conv", 0), "fp32_gemms": fp32_ops.get("Gemm", 0),
+                            "profile_share": peer_int8.profile_ops(str(profiles[-1])) if profiles else {}})
+    return records
+
+
+def ours_int8_accuracy(args, tools, out: Path, variant: str, blob: Path) -> list:
+    """Our int8 blob against our fp32 blob of the same weights (the accuracy model's .mone), both through
+    mobileone-classify on the photo files (its own decoder and preprocessing, 1 thread, all classes' probabilities
+    printed, so KL uses the printed probabilities)."""
+    import numpy as np
+
+    stem, weights = accuracy_model(out, variant)
+    fp32_blob = out / "models" / f"{stem}.mone"
+    records = []
+    for name, folder in photo_sets(args):
+        files = pc.list_photos(str(folder))
+        logp = {}
+        for precision, model in (("fp32", fp32_blob), ("int8", blob)):
+            log(f"int8 agreement: mobileone-classify {model.name} on {len(files)} {name} photos")
+            try:
+                lines = run_checked([str(c) for c in [tools["classify"], "--model", model, "--json", "--top", "1000",
+                                                      "--threads", "1", *files]], timeout=3600).stdout.splitlines()
+            except Exception as e:  # noqa: BLE001
+                status.setdefault("accuracy_error", {})[f"{TITLES['ours-int8']} {variant}"] = last_line(str(e))
+                return records
+            rows = [json.loads(line) for line in lines if line.startswith("{")]
+            probs = np.zeros((len(rows), len(rows[0]["top"])))
+            for i, row in enumerate(rows):
+                for item in row["top"]:
+                    probs[i, item["index"]] = item["prob"]
+            # Printed with 6 significant digits; a class printed as 0 would make KL infinite.
+            logp[precision] = np.log(np.maximum(probs, 1e-30))
+            printed = rows[0].get("precision", "fp32")  # older tools do not print it
+        records.append({"type": "accuracy", "engine": "ours-int8", "variant": variant, "weights": weights, "set": name,
+                        "reference": f"mobileone-classify on {fp32_blob.name}", "blob": str(blob),
+                        "blob_precision": printed,
+                        **pc.agreement(logp["fp32"], logp["int8"], log_probabilities=True)})
+    return records
 
 
 def main() -> int:
@@ -576,6 +890,16 @@ def main() -> int:
                         help="before each engine, wait while other processes use more cores than this")
     parser.add_argument("--quiet-wait", type=float, default=10.0, help="longest such wait, seconds (0: never wait)")
     parser.add_argument("--quiet-wait-total", type=float, default=120.0, help="cap on all such waits in one run, seconds")
+    parser.add_argument("--percentile", type=float, default=99.99,
+                        help="int8 (QDQ) calibration: activation range percentile, 100 = min/max (default 99.99)")
+    parser.add_argument("--photos", default=str(SHARED / "photos"),
+                        help="folder with calibration/ (int8 calibration only) and evaluation/ (agreement only) "
+                             "(default $MOBILEONE_SHARED/photos, else ../shared/photos)")
+    parser.add_argument("--int8-blob", action="append", default=[], metavar="VARIANT=PATH",
+                        help="our int8 blob of a variant (repeatable), timed as 'mobileone int8' and compared with "
+                             "our fp32 blob of the same weights: the real checkpoint's for s0, else <v>.mone")
+    parser.add_argument("--no-accuracy", action="store_true",
+                        help="skip the int8 agreement step (ONNX Runtime and our engine on all photos)")
     args = parser.parse_args()
     args.variants = pc.split_list(args.variants)
     args.threads = [int(t) for t in pc.split_list(args.threads)]
@@ -583,6 +907,17 @@ def main() -> int:
     for e in args.engines:
         if e not in ENGINES:
             parser.error(f"unknown engine {e} (choose from {', '.join(ENGINES)})")
+    args.int8_blobs = {}
+    for item in args.int8_blob:
+        variant, _, path = item.partition("=")
+        variant = variant.lower()
+        if variant not in args.variants or not path:
+            parser.error(f"--int8-blob {item}: expected VARIANT=PATH with VARIANT one of {','.join(args.variants)}")
+        if not Path(path).is_file() and not args.report_only:
+            parser.error(f"--int8-blob {item}: {path} not found")
+        args.int8_blobs[variant] = str(Path(path).resolve())
+    args.accuracy = bool(set(INT8_ENGINES) & set(args.engines)) and not args.no_accuracy
+    args.want_int8 = "ort-int8" in args.engines
 
     started, t_start = datetime.datetime.now(), time.monotonic()
     out = Path(args.out_dir).resolve()
@@ -604,7 +939,7 @@ def main() -> int:
     if args.report_only:
         lines = [json.loads(line) for line in open(out / "raw.jsonl")]
         meta = lines[0] if lines and lines[0].get("type") == "meta" else {}
-        records = [r for r in lines if r.get("type") in ("result", "error")]
+        records = [r for r in lines if r.get("type") in ("result", "error", "accuracy", "int8_graph")]
         info, unavailable, loads = meta.get("info", {}), meta.get("unavailable", {}), meta.get("loads", [])
         started = datetime.datetime.fromisoformat(meta["started"]) if "started" in meta else started
         elapsed = meta.get("elapsed", 0.0)
@@ -633,8 +968,9 @@ def main() -> int:
     summary = summarize(args, records)
     errors = check_logits(args, out, logits_dir, status)
     load = {"mean": sum(loads) / len(loads) if loads else 0.0, "max": max(loads) if loads else 0.0}
+    int8_records = [r for r in records if r["type"] in ("accuracy", "int8_graph")]
     report, csv_rows, failed = build_report(args, summary, errors, info, unavailable, config_errors, macs, peak,
-                                            peak_source, load, started, elapsed)
+                                            peak_source, load, started, elapsed, int8_records)
     print(report)
     suffix = "" if args.statistic == "median" else "-" + args.statistic
     (out / f"results{suffix}.md").write_text(report)
@@ -654,8 +990,16 @@ def main() -> int:
         w = csv.DictWriter(f, fieldnames=list(csv_rows[0].keys()) if csv_rows else ["variant"])
         w.writeheader()
         w.writerows(csv_rows)
-    log(f"wrote {out}/results{suffix}.md, results{suffix}.csv, ratios{suffix}.csv" +
-        ("" if args.report_only else ", raw.jsonl"))
+    wrote = [f"results{suffix}.md", f"results{suffix}.csv", f"ratios{suffix}.csv"]
+    if int8_records:
+        accuracy_md, accuracy_rows = int8_accuracy_report(args, int8_records, started)
+        (out / "int8_accuracy.md").write_text(accuracy_md)
+        with open(out / "int8_accuracy.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(accuracy_rows[0].keys()) if accuracy_rows else ["engine"])
+            w.writeheader()
+            w.writerows(accuracy_rows)
+        wrote += ["int8_accuracy.md", "int8_accuracy.csv"]
+    log(f"wrote {out}/" + ", ".join(wrote + ([] if args.report_only else ["raw.jsonl"])))
     return 1 if failed else 0
 
 

@@ -1,6 +1,7 @@
 """Shared pieces of the peer comparison: the timing protocol, the worker <-> driver line protocol, and a
-small reader for the engine's .mone blobs (weights/FORMAT.md, version 1), so the peers can be built from
-exactly the weights our engine runs.
+small reader for the engine's .mone blobs (weights/FORMAT.md, versions 1 and 2 with float32 layers), so the
+peers can be built from exactly the weights our engine runs; the photo preprocessing and the agreement
+metrics of the int8 comparison.
 
 Timing protocol (identical in every worker, and in ort_peer.js):
   1. warm-up: `warmup` runs, stopping early once the warm-up has taken half the time budget (>= 1 run);
@@ -125,8 +126,9 @@ class MoneLayer:
 
 
 def read_mone(path: str) -> tuple:
-    """Returns (model name, [MoneLayer]). Checks magic, version, size and CRC; trusts the rest (the engine
-    validates the same file fully before timing it)."""
+    """Returns (model name, [MoneLayer]). Checks magic, version, size and CRC, and that every layer is
+    float32 (word 13, precision, is 0 in version 1 and for float32 layers of version 2); trusts the rest (the
+    engine validates the same file fully before timing it)."""
     import numpy as np
 
     with open(path, "rb") as f:
@@ -134,7 +136,7 @@ def read_mone(path: str) -> tuple:
     if len(data) < 160 or data[:8] != MAGIC:
         raise ValueError(f"{path}: not a .mone blob")
     version, header_size, file_size, checksum = struct.unpack_from("<IIQI", data, 8)
-    if version != 1 or header_size != 160 or file_size != len(data):
+    if version not in (1, 2) or header_size != 160 or file_size != len(data):
         raise ValueError(f"{path}: unsupported version {version} or truncated file")
     if zlib.crc32(data[32:]) & 0xFFFFFFFF != checksum:
         raise ValueError(f"{path}: CRC mismatch")
@@ -160,6 +162,8 @@ def read_mone(path: str) -> tuple:
     layers = []
     for i in range(layer_count):
         w = struct.unpack_from("<16I", data, layer_table + 64 * i)
+        if w[13] != 0:
+            raise ValueError(f"{path}: layer {i} is int8; the peers are built from a float32 blob")
         slots = [tensors[k] for k in w[8:12] if k != NO_TENSOR]
         layers.append(MoneLayer(kind=w[0], name=string(w[7]), in_channels=w[1], out_channels=w[2], stride=w[3],
                                 relu=bool(w[4]), hidden=w[12], tensors=slots))
@@ -179,3 +183,66 @@ def write_logits(path: str, logits) -> None:
     import numpy as np
 
     np.asarray(logits, dtype="<f4").reshape(-1).tofile(path)
+
+
+# ------------------------------------------------------------------------------------------- photos
+# The reference pipeline of ../shared/photos/README.md, the one PyTorch's s0_top5.json files were made with:
+# PIL open().convert("RGB"), torchvision Resize(256) (shorter side, PIL bilinear, which antialiases) and
+# CenterCrop(224), ToTensor, Normalize(ImageNet mean, std). Written with PIL and numpy so that torchvision is
+# not needed; the arithmetic (sizes, rounding, float32 order) is torchvision's.
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def list_photos(folder) -> list:
+    import os
+
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(PHOTO_SUFFIXES))
+
+
+def preprocess_photo(path: str, size: int = 224, resize: int = 256):
+    """1x3xSIZExSIZE float32 NCHW."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as f:
+        img = f.convert("RGB")
+    w, h = img.size
+    short, long = min(w, h), max(w, h)
+    new_short, new_long = resize, int(resize * long / short)
+    img = img.resize((new_short, new_long) if w <= h else (new_long, new_short), Image.BILINEAR)
+    w, h = img.size
+    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    img = img.crop((left, top, left + size, top + size))
+    x = np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / np.float32(255)
+    mean = np.asarray(IMAGENET_MEAN, dtype=np.float32).reshape(3, 1, 1)
+    std = np.asarray(IMAGENET_STD, dtype=np.float32).reshape(3, 1, 1)
+    return ((x - mean) / std)[None].astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------ agreement
+
+
+def agreement(reference, test, log_probabilities: bool = False) -> dict:
+    """Agreement of `test` with `reference` (N x classes, logits; or log-probabilities when the engine only
+    prints probabilities): top-1 agreement, mean top-5 overlap (|top5 ref & top5 test| / 5) and mean
+    KL(reference || test) of the softmax distributions, in float64 (the definitions of
+    bench/quantization/int8_recipe_study.py)."""
+    import numpy as np
+
+    def log_softmax(z):
+        z = np.asarray(z, dtype=np.float64)
+        if log_probabilities:
+            return z
+        z = z - z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    lp, lq = log_softmax(reference), log_softmax(test)
+    kl = (np.exp(lp) * (lp - lq)).sum(axis=1)
+    top1 = lp.argmax(axis=1) == lq.argmax(axis=1)
+    a5, b5 = np.argsort(-lp, axis=1)[:, :5], np.argsort(-lq, axis=1)[:, :5]
+    overlap = [len(set(a) & set(b)) / 5 for a, b in zip(a5.tolist(), b5.tolist())]
+    return {"n": len(top1), "top1": float(top1.mean()), "top5_overlap": float(np.mean(overlap)),
+            "kl": float(kl.mean()), "flips": int((~top1).sum())}
