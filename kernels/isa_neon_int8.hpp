@@ -51,4 +51,13 @@ using neon::qdwconv3x3;
 using neon::quantize;
 }  // namespace mobileone::kernels::neon_i8mm
 
+#define MOBILEONE_QUANT_GEMM_TILES 1
+#define MOBILEONE_QUANT_NS neon_dotprod
+#define MOBILEONE_QUANT_NAME "dotprod"
+#include "quant_kernel_set.hpp"
+#define MOBILEONE_QUANT_NS neon_i8mm
+#define MOBILEONE_QUANT_NAME "i8mm"
+#include "quant_kernel_set.hpp"
+#undef MOBILEONE_QUANT_GEMM_TILES
+
 #endif  // __aarch64__

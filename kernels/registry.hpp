@@ -9,4 +9,5 @@
 #endif
 #if defined(__aarch64__)
 #include "isa_neon.hpp"
+#include "isa_neon_int8.hpp"
 #endif

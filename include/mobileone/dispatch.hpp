@@ -48,6 +48,10 @@ using KernelSets = KernelSetList<
 #endif
 #if defined(__aarch64__)
   , KernelSet<Isa::neon, Precision::fp32, kernels::neon::F32Kernels>
+  , KernelSet<Isa::neon, Precision::int8, Int8Kernels<kernels::neon::F32Kernels, kernels::neon_i8mm::QuantFamilies>,
+              cpu_has_i8mm>
+  , KernelSet<Isa::neon, Precision::int8, Int8Kernels<kernels::neon::F32Kernels, kernels::neon_dotprod::QuantFamilies>,
+              cpu_has_dotprod>
   , KernelSet<Isa::neon, Precision::int8, Int8Kernels<kernels::neon::F32Kernels, kernels::ref::QuantFamilies>>
 #endif
 >;
