@@ -233,11 +233,13 @@ void quant_pointwise_gemm(const QuantPointwiseArgs& a, std::size_t pixel_begin, 
     if (Tiles::kPartialPanels || t.n_valid >= kPanelWidth) return Tiles::run(n, int(np), t);
     // The out-channel tail panel of tiles that store whole panels: through a 16-wide scratch tile.
     const std::size_t cols = std::size_t(t.n_valid) * out_bytes, row_bytes = cout * out_bytes;
+    const std::size_t scratch_row_bytes = kPanelWidth * out_bytes;
     t.c = scratch;
     t.c_row_stride = kPanelWidth;
     Tiles::run(n, 1, t);
     const unsigned char* const s = reinterpret_cast<const unsigned char*>(scratch);
-    for (int r = 0; r < n; ++r) std::memcpy(c + std::size_t(r) * row_bytes, s + std::size_t(r) * kPanelWidth * out_bytes, cols);
+    for (int r = 0; r < n; ++r)
+      std::memcpy(c + std::size_t(r) * row_bytes, s + std::size_t(r) * scratch_row_bytes, cols);
   };
   // One K pass: chunk = K; a byte per element of A and of W.
   gemm_detail::sweep<Tiles>(pixel_end - pixel_begin, cin, cin, sizeof(std::uint8_t), panel_begin, panel_end, tile);

@@ -8,6 +8,11 @@
 #if defined(__x86_64__)
 #define MOBILEONE_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define MOBILEONE_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+// The int8 kernel sets (isa_x86_int8.hpp): the fp32 sets' ISAs plus the u8 x s8 dot product vpdpbusd, EVEX
+// (AVX512-VNNI) on zmm, VEX (AVX-VNNI) on ymm. Each is a superset of its fp32 target, so the fp32 `Vec`
+// helpers inline into its functions.
+#define MOBILEONE_TARGET_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
+#define MOBILEONE_TARGET_AVX2_VNNI __attribute__((target("avx2,fma,avxvnni")))
 #endif
 #define MOBILEONE_TARGET_NEON
 #if defined(__aarch64__)
