@@ -203,4 +203,13 @@ using QuantTuning = X86QuantTuning<X86QuantPointwiseTiling<6, 1>, X86QuantDepthw
 #undef MOBILEONE_SIMD_NS
 #undef MOBILEONE_SIMD_TARGET
 
+#define MOBILEONE_QUANT_GEMM_TILES 1
+#define MOBILEONE_QUANT_NS avx512_vnni
+#define MOBILEONE_QUANT_NAME "vnni"
+#include "quant_kernel_set.hpp"
+#define MOBILEONE_QUANT_NS avx2_vnni
+#define MOBILEONE_QUANT_NAME "avxvnni"
+#include "quant_kernel_set.hpp"
+#undef MOBILEONE_QUANT_GEMM_TILES
+
 #endif  // __x86_64__

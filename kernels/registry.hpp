@@ -6,6 +6,7 @@
 #include "isa_scalar.hpp"
 #if defined(__x86_64__)
 #include "isa_x86.hpp"
+#include "isa_x86_int8.hpp"
 #endif
 #if defined(__aarch64__)
 #include "isa_neon.hpp"

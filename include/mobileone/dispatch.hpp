@@ -42,8 +42,12 @@ using KernelSets = KernelSetList<
   , KernelSet<Isa::scalar, Precision::int8, Int8Kernels<kernels::ref::F32Kernels, kernels::ref::QuantFamilies>>
 #if defined(__x86_64__)
   , KernelSet<Isa::avx2, Precision::fp32, kernels::avx2::F32Kernels>
+  , KernelSet<Isa::avx2, Precision::int8, Int8Kernels<kernels::avx2::F32Kernels, kernels::avx2_vnni::QuantFamilies>,
+              cpu_has_avx_vnni>
   , KernelSet<Isa::avx2, Precision::int8, Int8Kernels<kernels::avx2::F32Kernels, kernels::ref::QuantFamilies>>
   , KernelSet<Isa::avx512, Precision::fp32, kernels::avx512::F32Kernels>
+  , KernelSet<Isa::avx512, Precision::int8, Int8Kernels<kernels::avx512::F32Kernels, kernels::avx512_vnni::QuantFamilies>,
+              cpu_has_avx512_vnni>
   , KernelSet<Isa::avx512, Precision::int8, Int8Kernels<kernels::avx512::F32Kernels, kernels::ref::QuantFamilies>>
 #endif
 #if defined(__aarch64__)
