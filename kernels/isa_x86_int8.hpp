@@ -54,8 +54,9 @@ namespace mobileone::kernels::avx512_vnni {
 using Vec = avx512::Vec;  // the float operations (a subset of this set's target, so they inline)
 
 // The int8 operations on 16 int32 lanes. Requantization (a store to uint8) is requantize_u8 (kernel_args.hpp)
-// per lane: max(v, 0) first (vmaxps returns its second operand, 0, for a NaN), then min(., 255) (cvtps2dq of
-// anything >= 2^31 would give INT_MIN), then cvtps2dq (MXCSR's default rounding: ties to even, as nearbyint).
+// per lane: max(v, 0) first (vmaxps returns its second operand, 0, for a NaN), then cvtps2dq (MXCSR's default
+// rounding: ties to even, as nearbyint), then vpmovusdb, which saturates as unsigned: above 255 gives 255,
+// and so does cvtps2dq's 0x80000000 for anything >= 2^31, so no min(., 255) is needed.
 struct QVec {
   using type = __m512i;
   static constexpr int kLanes = 16;
@@ -94,7 +95,7 @@ struct QVec {
     return to_float(_mm512_maskz_cvtepu8_epi32(kAll, _mm_maskz_loadu_epi8(Vec::mask(n), p)));
   }
   MOBILEONE_TARGET_AVX512_VNNI MOBILEONE_SIMD_INLINE static type requantize(Vec::type v) {
-    return _mm512_maskz_cvtps_epi32(kAll, Vec::min(Vec::max(v, Vec::zero()), Vec::set1(255.f)));
+    return _mm512_maskz_cvtps_epi32(kAll, Vec::max(v, Vec::zero()));
   }
   // Epilogue results to an output of either element type: float as is, uint8 requantized.
   MOBILEONE_TARGET_AVX512_VNNI MOBILEONE_SIMD_INLINE static void store(float* p, Vec::type v) { Vec::store(p, v); }
@@ -112,10 +113,10 @@ struct QVec {
 // Pointwise tile: 6 pixels x 64 output channels (four panels), 24 zmm accumulators + 4 weight vectors + the
 // broadcast. Measured on Zen5 (2 zmm vpdpbusd per cycle), whole qpwconv1x1 on S0..S4 shapes, one thread, uint8
 // output: 6x64 810-845 GOP/s at K = 256..1024 (~97% of peak; fp32's 6x64 on the same shapes: 205 GFLOP/s,
-// so 3.8-4.2x), 570-650 at K = 48..64; 8x48, 7x48, 10x32, 14x32 and 12x32 within 2% of it (noise), 5x80
-// up to 10% slower at small K, 4x96 up to 20% slower at K >= 512.
+// so 3.7-4.2x), 540-700 at K = 48..64 (3x: the epilogue weighs more); 8x48, 7x48, 10x32, 14x32 and 12x32
+// within 2% of it (noise), 5x80 up to 10% slower at small K, 4x96 up to 20% slower at K >= 512.
 // Depthwise, measured on Zen5 over S0..S4 shapes (1, 2, 4 channel vectors x 1..4 pixels per step): 2 vectors,
-// 4 pixels per step at stride 1, 1 at stride 2 (2 at stride 2 ties); 2x the fp32 kernel's speed (a
+// 4 pixels per step at stride 1, 1 at stride 2 (2 at stride 2 ties); 1.9-2.8x the fp32 kernel's speed (a
 // quarter of the input bytes).
 using QuantTuning = X86QuantTuning<X86QuantPointwiseTiling<6, 4>, X86QuantDepthwiseTiling<2, 4, 1>>;
 
@@ -126,7 +127,8 @@ namespace mobileone::kernels::avx2_vnni {
 using Vec = avx2::Vec;
 
 // The int8 operations on 8 int32 lanes (see avx512_vnni::QVec). AVX2 has no byte-masked loads or stores:
-// tails go through an 8-byte staging word, which never touches memory past p + n.
+// tails go through an 8-byte staging word, which never touches memory past p + n. Its packs saturate as
+// signed, so requantization clamps to [0, 255] in float first (cvtps2dq's 0x80000000 would pack to 0).
 struct QVec {
   using type = __m256i;
   static constexpr int kLanes = 8;
@@ -179,8 +181,8 @@ struct QVec {
 
 // Pointwise tile: 6 pixels x 16 output channels (one panel, two ymm per row), 12 accumulators + 2 weight
 // vectors + the broadcast in 16 ymm. Measured on Zen5 as for avx512_vnni: 400-415 GOP/s at K = 256..1024
-// (~95% of the ymm peak; fp32 avx2 on the same shapes 3.5-4.4x slower); 3x32 (17 registers) 0-5% slower,
-// 5x16 3-8%, 4x16 6-12%, 7x16 and 2x48 (spilling) 40% slower.
+// (~95% of the ymm peak; fp32 avx2 on the same shapes 3.7-4.8x slower, 2.5-3x at K = 48..64); 3x32 (17
+// registers) 0-5% slower, 5x16 3-8%, 4x16 6-12%, 7x16 and 2x48 (spilling) 40% slower.
 // Depthwise: 2 vectors, 4 pixels per step at stride 1 and 2 at stride 2 (within 2% of 1 vector x 4/2, 6%
 // ahead of 2 pixels per step).
 using QuantTuning = X86QuantTuning<X86QuantPointwiseTiling<6, 1>, X86QuantDepthwiseTiling<2, 4, 2>>;

@@ -102,7 +102,7 @@ MOBILEONE_SIMD_TARGET void qgemm_tile(const QuantGemmTileArgs& t) {
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) v[m][j] = Vec::fmadd(QVec::to_float(acc[m][j]), scale, bias);
   }
-  if (t.relu) {
+  if (t.relu && !t.output_u8) {  // requantization clamps at 0 anyway (and maps NaN to 0 either way)
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m)
 #pragma GCC unroll 8
