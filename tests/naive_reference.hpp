@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include <mobileone/blob.hpp>
@@ -56,6 +57,31 @@ inline NchwTensor naive_pointwise(const NchwTensor& in, const LayerDesc& d) {
   return out;
 }
 
+// An int8 pointwise layer (FORMAT.md version 2) on its effective weights scale[c] * (W[c][k] + diagonal).
+inline NchwTensor naive_pointwise_int8(const NchwTensor& in, const LayerDesc& d) {
+  NchwTensor out{d.out_channels, in.height, in.width, {}};
+  out.data.assign(std::size_t(out.channels) * out.height * out.width, 0.0);
+  const auto* w = static_cast<const std::int8_t*>(d.tensors[0].bytes);
+  const float* b = d.tensors[1].data;
+  const float* scale = d.tensors[2].data;
+  const auto* diagonal = static_cast<const std::int32_t*>(d.tensors[3].bytes);
+  const std::size_t plane = std::size_t(in.height) * in.width;
+  for (int co = 0; co < out.channels; ++co)
+    for (std::size_t p = 0; p < plane; ++p) {
+      double acc = 0.0;
+      for (int ci = 0; ci < in.channels; ++ci)
+        acc += (double(w[std::size_t(co) * in.channels + ci]) + (diagonal && ci == co ? double(diagonal[co]) : 0.0)) *
+               in.data[ci * plane + p];
+      out.data[co * plane + p] = acc * double(scale[co]) + double(b[co]);
+    }
+  return out;
+}
+
+// An int8 layer's input as the layer sees it: uint8 with zero point 0 at `scale`, dequantized.
+inline void naive_quantize(NchwTensor& x, float scale) {
+  for (double& v : x.data) v = double(scale) * std::clamp(std::nearbyint(v / double(scale)), 0.0, 255.0);
+}
+
 inline void naive_squeeze_excite(NchwTensor& x, const LayerDesc& d) {
   const std::size_t plane = std::size_t(x.height) * x.width;
   std::vector<double> mean(std::size_t(x.channels)), hidden(std::size_t(d.hidden));
@@ -81,17 +107,22 @@ struct NaiveResult {
   std::vector<double> logits;
 };
 
-// Runs the blob's graph on an NCHW float input of size [3][height][width].
-inline NaiveResult naive_forward(const BlobView& blob, const float* input, int height, int width) {
+// Runs the blob's graph on an NCHW float input of size [3][height][width]; int8 layers (format version 2)
+// on their effective weights and, unless quantize_activations is false, their uint8 inputs; everything else
+// in double.
+inline NaiveResult naive_forward(const BlobView& blob, const float* input, int height, int width,
+                                 bool quantize_activations = true) {
   NchwTensor x{3, height, width, std::vector<double>(input, input + std::size_t(3) * height * width)};
   NaiveResult result;
   result.stage_outputs.resize(std::size_t(blob.num_stages) + 1);
   std::vector<double> pooled;
   for (const LayerDesc& d : blob.layers) {
+    const bool int8 = d.precision == LayerPrecision::int8;
+    if (int8 && quantize_activations) naive_quantize(x, d.input_scale);
     switch (d.kind) {
       case LayerKind::conv3x3: x = naive_conv3x3(x, d, false); break;
       case LayerKind::dwconv3x3: x = naive_conv3x3(x, d, true); break;
-      case LayerKind::pwconv1x1: x = naive_pointwise(x, d); break;
+      case LayerKind::pwconv1x1: x = int8 ? naive_pointwise_int8(x, d) : naive_pointwise(x, d); break;
       case LayerKind::squeeze_excite: naive_squeeze_excite(x, d); break;
       case LayerKind::avgpool: {
         const std::size_t plane = std::size_t(x.height) * x.width;

@@ -23,10 +23,15 @@ struct KernelSet {
   static constexpr Precision precision = P;
   using Kernels = K;
   static bool runs_here() { return isa_supported(I) && Needs(); }
-  // "avx512" for float32 sets; int8 sets add their int8 families: "avx512+vnni", "avx2+scalar".
+  // "avx512" for float32 sets; int8 sets add their int8 families where those differ: "avx512+vnni",
+  // "avx2+scalar", "scalar".
   static std::string name() {
-    if constexpr (P == Precision::fp32) return isa_name(I);
-    else return std::string(isa_name(I)) + "+" + K::kQuantName;
+    if constexpr (P == Precision::fp32) {
+      return isa_name(I);
+    } else {
+      const std::string isa = isa_name(I), quant = K::kQuantName;
+      return quant == isa ? isa : isa + "+" + quant;
+    }
   }
 };
 
