@@ -1,6 +1,7 @@
 // fuzz_blob: arbitrary bytes as a .mone model. Loading must either succeed or throw mobileone::Error;
 // a model that loads must run: one inference on a tiny input with one thread, on the scalar kernels and on
-// the best kernels of this CPU, then every result accessor. Anything else (a sanitizer report, another
+// the best kernels of this CPU (an int8 blob also in fp32, on its dequantized weights), then every result
+// accessor. Anything else (a sanitizer report, another
 // exception type, an abort, a huge allocation, a hang) is a bug.
 //
 // The blob's CRC-32 would stop almost every mutation at the checksum check, so the harness first rewrites
@@ -29,16 +30,21 @@ void touch(const float* data, std::size_t count) {
   g_sink = sum;
 }
 
-void exercise(const Model& model, Isa isa, int height, int width, const std::vector<float>& input) {
-  Context context(model, Options{1, isa});
+void touch(const FeatureMap& map) {  // floats, or uint8 in an int8 context
+  float sum = 0.f;
+  const std::size_t count = std::size_t(map.height) * std::size_t(map.width) * std::size_t(map.channels);
+  for (std::size_t i = 0; i < count; ++i) sum += map.at(i);
+  g_sink = sum;
+}
+
+void exercise(const Model& model, Isa isa, int height, int width, const std::vector<float>& input,
+              Precision precision = Precision::automatic) {
+  Context context(model, Options{1, isa, precision});
   const std::vector<float>& logits = context.run(input.data(), 3, height, width);
   touch(logits.data(), logits.size());
   touch(context.probabilities().data(), context.probabilities().size());
   for (const Prediction& p : context.top_k(5)) g_sink = p.probability + float(p.label.size());
-  for (int stage = 0; stage <= model.num_stages(); ++stage) {
-    const FeatureMap map = context.feature_map(stage);
-    touch(map.data, std::size_t(map.height) * std::size_t(map.width) * std::size_t(map.channels));
-  }
+  for (int stage = 0; stage <= model.num_stages(); ++stage) touch(context.feature_map(stage));
   // The same context again at another size (re-plans the workspace), then with the built-in
   // preprocessing when the model's own input size is small enough to stay cheap.
   context.run(input.data(), 3, width, height);
@@ -77,6 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const Model in_place = Model::from_external_buffer(bytes, size);
     exercise(in_place, Isa::scalar, height, width, input);
     if (best_isa() != Isa::scalar) exercise(copied, best_isa(), height, width, input);
+    if (copied.has_int8_layers()) exercise(copied, best_isa(), height, width, input, Precision::fp32);
   } catch (const Error&) {
     // A clean refusal.
   }

@@ -1,5 +1,6 @@
 // Writes the seeds of fuzz_blob and fuzz_capi: tiny valid models covering every layer kind (stem,
-// depthwise with stride 1 and 2, pointwise, squeeze-excite on both, pool, linear), 2-7 KB each; fuzz_capi's
+// depthwise with stride 1 and 2, pointwise, squeeze-excite on both, pool, linear), 2-7 KB each, and int8
+// versions of two of them (format version 2: int8 and int32 tensors, uint8 hand-offs); fuzz_capi's
 // seeds put 32 control bytes (see fuzz_capi.cpp) before a blob, one per pixel format.
 //
 //   fuzz_make_blob_seeds fuzz/corpus
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "support/blob_writer.hpp"
+#include "support/int8_blob.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -32,7 +34,12 @@ int main(int argc, char** argv) {
     std::printf("%s: %zu bytes\n", path.c_str(), bytes.size());
   };
   const std::string root = argv[1];
-  for (const Seed& seed : seeds) write(root + "/fuzz_blob/" + seed.file, mobileone::random_model_blob(seed.arch, 1, seed.input_size));
+  for (const Seed& seed : seeds) {
+    const auto blob = mobileone::random_model_blob(seed.arch, 1, seed.input_size);
+    write(root + "/fuzz_blob/" + seed.file, blob);
+    if (seed.arch.name != "one_stage")
+      write(root + "/fuzz_blob/int8_" + seed.file, mobileone::int8_blob_from(blob, 1, seed.input_size));
+  }
 
   // fuzz_capi: control bytes chosen to pass every argument check (fuzz_capi.cpp's pick() lists), one seed
   // per pixel format, on the smallest model.
