@@ -63,15 +63,19 @@
 extern "C" {
 #endif
 
-/* Bumped when a declaration in this header changes incompatibly. */
-#define MOBILEONE_C_API_VERSION 1
+/* Bumped when a declaration in this header changes incompatibly; it is libmobileone_c.so's SOVERSION, so an
+ * app built against an older header keeps loading the library it was built for. Appending a field to a
+ * struct the caller passes in is such a change: a library of the new version would read past the end of an
+ * old caller's struct. 2: mobileone_context_options.precision. */
+#define MOBILEONE_C_API_VERSION 2
 
 typedef struct mobileone_model mobileone_model;
 typedef struct mobileone_context mobileone_context;
 
 typedef MOBILEONE_ENUM(mobileone_status) {
     MOBILEONE_OK = 0,
-    MOBILEONE_ERROR_INVALID_ARGUMENT = 1, /* a NULL pointer, or a size, stride, region, count or enum out of range */
+    MOBILEONE_ERROR_INVALID_ARGUMENT = 1, /* a NULL pointer, a size, stride, region, count or enum out of range,
+                                           * or a precision the model cannot run (int8 on a float32 model) */
     MOBILEONE_ERROR_BUFFER_TOO_SMALL = 2, /* a caller's output buffer is smaller than the result */
     MOBILEONE_ERROR_IO = 3,               /* a model file cannot be opened or read */
     MOBILEONE_ERROR_INVALID_MODEL = 4,    /* the bytes are not a valid .mone blob (corrupt, truncated, other version) */
@@ -112,6 +116,14 @@ typedef MOBILEONE_ENUM(mobileone_isa) {
     MOBILEONE_ISA_NEON = 4,
 } mobileone_isa;
 
+/* The arithmetic of the quantizable layers. An int8 model is one made by mobileone-quantize (its blob
+ * records which layers are int8); the engine's other models are float32. */
+typedef MOBILEONE_ENUM(mobileone_precision) {
+    MOBILEONE_PRECISION_AUTO = 0, /* int8 for an int8 model, else fp32 */
+    MOBILEONE_PRECISION_FP32 = 1, /* every layer in float32 (an int8 model's int8 layers on dequantized weights) */
+    MOBILEONE_PRECISION_INT8 = 2, /* an int8 model's int8 layers in int8; refused for a float32 model */
+} mobileone_precision;
+
 /* An 8-bit image in the caller's memory; it is only read, and only during the call that receives it.
  * Zero-initialize, then set the fields. `pixels_size` and `chroma_size` are how many bytes may be read:
  * they let the engine refuse a frame whose strides or sizes do not fit its buffer before touching it.
@@ -140,8 +152,9 @@ typedef struct mobileone_rect {
 } mobileone_rect;
 
 typedef struct mobileone_context_options {
-    int32_t threads;   /* 0: one per hardware thread, at most 4; else 1..MOBILEONE_MAX_THREADS */
-    mobileone_isa isa; /* MOBILEONE_ISA_AUTO unless a test or benchmark must force one */
+    int32_t threads;               /* 0: one per hardware thread, at most 4; else 1..MOBILEONE_MAX_THREADS */
+    mobileone_isa isa;             /* MOBILEONE_ISA_AUTO unless a test or benchmark must force one */
+    mobileone_precision precision; /* MOBILEONE_PRECISION_AUTO unless fp32 must be forced on an int8 model */
 } mobileone_context_options;
 
 #define MOBILEONE_MAX_THREADS 1024
@@ -152,7 +165,8 @@ typedef struct mobileone_prediction {
     const char* label; /* NUL-terminated, as stored in the model (UTF-8 for converted models) */
 } mobileone_prediction;
 
-/* A backbone stage's output: NHWC floats, data[(y * width + x) * channels + c]. */
+/* A backbone stage's output: NHWC floats, data[(y * width + x) * channels + c]. An int8 context holds
+ * some stages in uint8: their floats are dequantized for the caller, the same values the next layer sees. */
 typedef struct mobileone_feature_map {
     const float* data;
     int32_t height;
@@ -214,6 +228,10 @@ MOBILEONE_API mobileone_status mobileone_context_create(const mobileone_model* m
 /* NULL is ignored. */
 MOBILEONE_API void mobileone_context_destroy(mobileone_context* context);
 
+/* The precision the context runs in: MOBILEONE_PRECISION_AUTO resolved for its model (FP32 or INT8;
+ * AUTO for NULL). */
+MOBILEONE_API mobileone_precision mobileone_context_precision(const mobileone_context* context);
+
 /* Preprocesses `image` (or its `region`, which may be NULL for the whole image) and runs the network.
  * A failed run leaves no results: they return MOBILEONE_ERROR_NO_RESULTS until the next successful run. */
 MOBILEONE_API mobileone_status mobileone_context_run(mobileone_context* context, const mobileone_image* image,
@@ -239,7 +257,10 @@ MOBILEONE_API mobileone_status mobileone_context_logits(const mobileone_context*
 MOBILEONE_API mobileone_status mobileone_context_copy_logits(const mobileone_context* context, float* buffer,
                                                              size_t capacity, size_t* count);
 
-/* The last run's output of backbone stage `stage` (0 = stem .. mobileone_model_stage_count()), in place. */
+/* The last run's output of backbone stage `stage` (0 = stem .. mobileone_model_stage_count()), in place.
+ * A stage an int8 context holds in uint8 is dequantized into memory of the context (allocated by the first
+ * such call after a run), so that this call works for every model; copy_feature_map dequantizes straight
+ * into the caller's buffer. */
 MOBILEONE_API mobileone_status mobileone_context_feature_map(const mobileone_context* context, int32_t stage,
                                                              mobileone_feature_map* map);
 

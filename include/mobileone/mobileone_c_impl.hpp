@@ -189,6 +189,9 @@ struct mobileone_context {
   mobileone::Context context;
   std::vector<std::uint8_t> converted_rgb;  // an NV12/NV21 frame's region, as RGB888
   bool has_results = false;
+  // Per stage (0..num_stages), the floats mobileone_context_feature_map hands out for a stage held in uint8.
+  // Filled by that const getter: a context is used by one thread at a time, so this is no data race.
+  mutable std::vector<std::vector<float>> dequantized_stages;
 };
 
 namespace mobileone::capi {
@@ -230,13 +233,30 @@ static_assert(int(MOBILEONE_ISA_AUTO) == int(Isa::automatic));
 #define MOBILEONE_CAPI_ISA_VALUE(id, c_id, test) static_assert(int(MOBILEONE_ISA_##c_id) == int(Isa::id));
 MOBILEONE_FOR_EACH_ISA(MOBILEONE_CAPI_ISA_VALUE)
 #undef MOBILEONE_CAPI_ISA_VALUE
+static_assert(int(MOBILEONE_PRECISION_AUTO) == int(Precision::automatic));
+#define MOBILEONE_CAPI_PRECISION_VALUE(id, c_id) static_assert(int(MOBILEONE_PRECISION_##c_id) == int(Precision::id));
+MOBILEONE_FOR_EACH_PRECISION(MOBILEONE_CAPI_PRECISION_VALUE)
+#undef MOBILEONE_CAPI_PRECISION_VALUE
 
-// False for a value that is not a mobileone_isa.
-inline bool to_engine_isa(mobileone_isa isa, Isa& engine) {
-  const int value = int(isa);
-  if (value < 0 || value > int(std::size(kAllIsas))) return false;
-  engine = Isa(value);
+// A C enumerator as the registry's enum, whose values are automatic (0) and then `entries` (1..Count):
+// false for a value that is none of them.
+template <class Engine, std::size_t Count>
+bool to_engine(std::int32_t value, const Engine (&entries)[Count], Engine& engine) {
+  if (value < 0 || std::size_t(value) > std::size(entries)) return false;
+  engine = Engine(value);
   return true;
+}
+
+// The precision a context on `model` would run in; int8 on a float32 model is the caller's mistake.
+inline Precision resolved_precision(std::int32_t requested, const Model& model) {
+  Precision precision = Precision::automatic;
+  if (!to_engine(requested, kAllPrecisions, precision))
+    fail(MOBILEONE_ERROR_INVALID_ARGUMENT, "precision " + std::to_string(requested) + " is not a mobileone_precision");
+  try {
+    return detail::resolve_precision(precision, model);
+  } catch (const Error& e) {
+    fail(MOBILEONE_ERROR_INVALID_ARGUMENT, e.what());
+  }
 }
 
 inline FeatureMap stage_output(const mobileone_context& context, std::int32_t stage) {
@@ -245,6 +265,29 @@ inline FeatureMap stage_output(const mobileone_context& context, std::int32_t st
     fail(MOBILEONE_ERROR_INVALID_ARGUMENT,
          "stage " + std::to_string(stage) + " does not exist (the model has stages 0.." + std::to_string(stages) + ")");
   return context.context.feature_map(stage);
+}
+
+inline std::size_t value_count(const FeatureMap& f) {
+  return std::size_t(f.height) * std::size_t(f.width) * std::size_t(f.channels);
+}
+
+// The stage's values as floats into `out`: a uint8 stage dequantized, to exactly what the next layer reads.
+inline void copy_values(const FeatureMap& f, float* out) {
+  const std::size_t count = value_count(f);
+  if (f.data != nullptr) {
+    std::memcpy(out, f.data, count * sizeof(float));
+    return;
+  }
+  for (std::size_t i = 0; i < count; ++i) out[i] = f.at(i);
+}
+
+// The stage's floats in place: the engine's own, or a uint8 stage's dequantized into the context.
+inline const float* stage_values(const mobileone_context& context, std::int32_t stage, const FeatureMap& f) {
+  if (f.data != nullptr) return f.data;
+  std::vector<float>& values = context.dequantized_stages[std::size_t(stage)];
+  values.resize(value_count(f));
+  copy_values(f, values.data());
+  return values.data();
 }
 
 }  // namespace mobileone::capi
@@ -279,7 +322,7 @@ MOBILEONE_API const char* mobileone_last_error_message(void) { return mobileone:
 
 MOBILEONE_API int mobileone_isa_supported(mobileone_isa isa) {
   mobileone::Isa engine = mobileone::Isa::automatic;
-  return mobileone::capi::to_engine_isa(isa, engine) && mobileone::isa_supported(engine) ? 1 : 0;
+  return mobileone::capi::to_engine(isa, mobileone::kAllIsas, engine) && mobileone::isa_supported(engine) ? 1 : 0;
 }
 
 MOBILEONE_API mobileone_status mobileone_model_create_from_file(const char* path, mobileone_model** model) {
@@ -354,16 +397,23 @@ MOBILEONE_API mobileone_status mobileone_context_create(const mobileone_model* m
       fail(MOBILEONE_ERROR_INVALID_ARGUMENT, "threads is " + std::to_string(chosen.threads) + ", expected 0 (default) .. " +
                                                  std::to_string(MOBILEONE_MAX_THREADS));
     mobileone::Isa isa = mobileone::Isa::automatic;
-    if (!to_engine_isa(chosen.isa, isa))
+    if (!to_engine(chosen.isa, mobileone::kAllIsas, isa))
       fail(MOBILEONE_ERROR_INVALID_ARGUMENT, "ISA " + std::to_string(std::int32_t(chosen.isa)) + " is not a mobileone_isa");
     if (!mobileone::isa_supported(isa))
       fail(MOBILEONE_ERROR_UNSUPPORTED,
            std::string("ISA '") + mobileone::isa_name(isa) + "' is not available on this CPU or in this build");
-    out = new mobileone_context{m.loaded, mobileone::Context(m.loaded->model, mobileone::Options{chosen.threads, isa}), {}, false};
+    const mobileone::Precision precision = resolved_precision(chosen.precision, m.loaded->model);
+    const std::size_t stages = std::size_t(m.loaded->model.num_stages()) + 1;
+    out = new mobileone_context{m.loaded, mobileone::Context(m.loaded->model, mobileone::Options{chosen.threads, isa, precision}),
+                                {}, false, std::vector<std::vector<float>>(stages)};
   });
 }
 
 MOBILEONE_API void mobileone_context_destroy(mobileone_context* context) { delete context; }
+
+MOBILEONE_API mobileone_precision mobileone_context_precision(const mobileone_context* context) {
+  return context ? mobileone_precision(context->context.precision()) : MOBILEONE_PRECISION_AUTO;
+}
 
 MOBILEONE_API mobileone_status mobileone_context_run(mobileone_context* context, const mobileone_image* image,
                                                      const mobileone_rect* region) {
@@ -433,7 +483,7 @@ MOBILEONE_API mobileone_status mobileone_context_feature_map(const mobileone_con
     const mobileone_context& c = with_results(context);
     mobileone_feature_map& out = required(map, "map");
     const mobileone::FeatureMap f = stage_output(c, stage);
-    out = {f.data, f.height, f.width, f.channels};
+    out = {stage_values(c, stage, f), f.height, f.width, f.channels};
   });
 }
 
@@ -446,7 +496,7 @@ MOBILEONE_API mobileone_status mobileone_context_copy_feature_map(const mobileon
     mobileone_feature_map& out = required(map, "map");
     const mobileone::FeatureMap f = stage_output(c, stage);
     out = {buffer, f.height, f.width, f.channels};
-    const std::size_t floats = std::size_t(f.height) * std::size_t(f.width) * std::size_t(f.channels);
+    const std::size_t floats = value_count(f);
     if (capacity < floats)
       fail(MOBILEONE_ERROR_BUFFER_TOO_SMALL, "stage " + std::to_string(stage) + " is " + std::to_string(f.height) + "x" +
                                                  std::to_string(f.width) + "x" + std::to_string(f.channels) + " = " +
@@ -454,7 +504,7 @@ MOBILEONE_API mobileone_status mobileone_context_copy_feature_map(const mobileon
                                                  std::to_string(capacity));
     if (floats == 0) return;  // a stage without layers
     require(buffer, "buffer");
-    std::memcpy(buffer, f.data, floats * sizeof(float));
+    copy_values(f, buffer);
   });
 }
 

@@ -8,7 +8,7 @@ int mobileone_header_check(void);
 int mobileone_header_check(void) {
     const mobileone_image image = {MOBILEONE_PIXEL_FORMAT_NV21, MOBILEONE_YUV_BT709_VIDEO_RANGE, 2, 2, NULL, 0, 0, NULL, 0, 0};
     const mobileone_rect region = {0, 0, 1, 1};
-    const mobileone_context_options options = {MOBILEONE_MAX_THREADS, MOBILEONE_ISA_NEON};
+    const mobileone_context_options options = {MOBILEONE_MAX_THREADS, MOBILEONE_ISA_NEON, MOBILEONE_PRECISION_INT8};
     mobileone_prediction prediction = {0, 0.0f, NULL};
     mobileone_feature_map map = {NULL, 0, 0, 0};
     const mobileone_status status = MOBILEONE_ERROR_INTERNAL;
@@ -28,6 +28,7 @@ int mobileone_header_check(void) {
     mobileone_status (*context_create)(const mobileone_model*, const mobileone_context_options*, mobileone_context**) =
         mobileone_context_create;
     void (*context_destroy)(mobileone_context*) = mobileone_context_destroy;
+    mobileone_precision (*context_precision)(const mobileone_context*) = mobileone_context_precision;
     mobileone_status (*run)(mobileone_context*, const mobileone_image*, const mobileone_rect*) = mobileone_context_run;
     mobileone_status (*top_k)(const mobileone_context*, int32_t, mobileone_prediction*, int32_t*) = mobileone_context_top_k;
     mobileone_status (*classify)(mobileone_context*, const mobileone_image*, const mobileone_rect*, int32_t,
@@ -42,7 +43,7 @@ int mobileone_header_check(void) {
            MOBILEONE_C_API_VERSION + (version != NULL) + (status_name != NULL) + (last_error != NULL) +
            (isa_supported != NULL) + (from_file != NULL) + (from_buffer != NULL) + (from_external != NULL) +
            (model_destroy != NULL) + (model_name != NULL) + (class_count != NULL) + (label != NULL) +
-           (stage_count != NULL) + (context_create != NULL) + (context_destroy != NULL) + (run != NULL) +
-           (top_k != NULL) + (classify != NULL) + (logits != NULL) + (copy_logits != NULL) + (feature_map != NULL) +
-           (copy_feature_map != NULL);
+           (stage_count != NULL) + (context_create != NULL) + (context_destroy != NULL) + (context_precision != NULL) +
+           (run != NULL) + (top_k != NULL) + (classify != NULL) + (logits != NULL) + (copy_logits != NULL) +
+           (feature_map != NULL) + (copy_feature_map != NULL);
 }

@@ -23,6 +23,7 @@
 
 #include "image_file.hpp"
 #include "support/blob_writer.hpp"
+#include "support/int8_blob.hpp"
 #include "test_support.hpp"
 
 using namespace mobileone;
@@ -50,9 +51,15 @@ const std::vector<unsigned char>& tiny_blob() {
   return blob;
 }
 
-ModelHandle load_tiny_model() {
+// The tiny model in int8 (every layer that may be, calibrated on a random input of its size).
+const std::vector<unsigned char>& tiny_int8_blob() {
+  static const std::vector<unsigned char> blob = int8_blob_from(tiny_blob(), 11, 32);
+  return blob;
+}
+
+ModelHandle load_tiny_model(const std::vector<unsigned char>& blob = tiny_blob()) {
   mobileone_model* model = nullptr;
-  const mobileone_status status = mobileone_model_create_from_buffer(tiny_blob().data(), tiny_blob().size(), &model);
+  const mobileone_status status = mobileone_model_create_from_buffer(blob.data(), blob.size(), &model);
   REQUIRE_MESSAGE(status == MOBILEONE_OK, mobileone_last_error_message());
   return {model, &mobileone_model_destroy};
 }
@@ -467,16 +474,16 @@ TEST_CASE("NULL pointers, bad counts and options are refused") {
   expect_error(mobileone_context_create(nullptr, nullptr, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT, "model is NULL");
   expect_error(mobileone_context_create(model.get(), nullptr, nullptr), MOBILEONE_ERROR_INVALID_ARGUMENT, "context is NULL");
   for (int32_t threads : {-1, MOBILEONE_MAX_THREADS + 1, INT_MIN}) {
-    const mobileone_context_options options{threads, MOBILEONE_ISA_AUTO};
+    const mobileone_context_options options{threads, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO};
     expect_error(mobileone_context_create(model.get(), &options, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT, "threads is");
     CHECK(no_context == nullptr);
   }
-  const mobileone_context_options unknown_isa{1, mobileone_isa(42)};
+  const mobileone_context_options unknown_isa{1, mobileone_isa(42), MOBILEONE_PRECISION_AUTO};
   expect_error(mobileone_context_create(model.get(), &unknown_isa, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT,
                "ISA 42 is not a mobileone_isa");
   for (mobileone_isa isa : {MOBILEONE_ISA_NEON, MOBILEONE_ISA_AVX512, MOBILEONE_ISA_AVX2}) {
     if (mobileone_isa_supported(isa)) continue;
-    const mobileone_context_options unsupported{1, isa};
+    const mobileone_context_options unsupported{1, isa, MOBILEONE_PRECISION_AUTO};
     expect_error(mobileone_context_create(model.get(), &unsupported, &no_context), MOBILEONE_ERROR_UNSUPPORTED,
                  "is not available on this CPU or in this build");
   }
@@ -495,12 +502,84 @@ TEST_CASE("the C API takes as many threads as the C++ engine") {
   std::vector<float> logits[2];
   // 65 is beyond the C header's former limit of 64; results do not depend on the thread count.
   for (int32_t threads : {1, 65}) {
-    const ContextHandle context = make_context(model.get(), {threads, MOBILEONE_ISA_AUTO});
+    const ContextHandle context = make_context(model.get(), {threads, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO});
     const mobileone_status status = mobileone_context_run(context.get(), &rgb.image, nullptr);
     REQUIRE_MESSAGE(status == MOBILEONE_OK, mobileone_last_error_message());
     logits[threads == 1 ? 0 : 1] = logits_of(context.get());
   }
   CHECK(std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("precision: auto is fp32 for a float32 model and int8 for an int8 one; int8 on a float32 model is refused") {
+  CHECK(mobileone_context_precision(nullptr) == MOBILEONE_PRECISION_AUTO);
+  const ModelHandle float_model = load_tiny_model();
+  for (mobileone_precision precision : {MOBILEONE_PRECISION_AUTO, MOBILEONE_PRECISION_FP32}) {
+    const ContextHandle context = make_context(float_model.get(), {1, MOBILEONE_ISA_AUTO, precision});
+    CHECK(mobileone_context_precision(context.get()) == MOBILEONE_PRECISION_FP32);
+  }
+  mobileone_context* no_context = nullptr;
+  const mobileone_context_options int8{1, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_INT8};
+  expect_error(mobileone_context_create(float_model.get(), &int8, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT,
+               "model 'tiny' has no int8 layers (a float32 blob)");
+  CHECK(no_context == nullptr);
+  for (int32_t value : {-1, 3, 42}) {
+    const mobileone_context_options unknown{1, MOBILEONE_ISA_AUTO, mobileone_precision(value)};
+    expect_error(mobileone_context_create(float_model.get(), &unknown, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT,
+                 ("precision " + std::to_string(value) + " is not a mobileone_precision").c_str());
+    CHECK(no_context == nullptr);
+  }
+
+  // An int8 model runs int8 unless fp32 is asked for, either way exactly as the C++ engine does.
+  const ModelHandle int8_model = load_tiny_model(tiny_int8_blob());
+  const Model engine_model = Model::from_buffer(tiny_int8_blob().data(), tiny_int8_blob().size());
+  const PackedImage rgb = pack(chelsea().view(), MOBILEONE_PIXEL_FORMAT_RGB888, 0);
+  const struct {
+    mobileone_precision requested, runs;
+    Precision engine;
+  } cases[] = {{MOBILEONE_PRECISION_AUTO, MOBILEONE_PRECISION_INT8, Precision::int8},
+               {MOBILEONE_PRECISION_INT8, MOBILEONE_PRECISION_INT8, Precision::int8},
+               {MOBILEONE_PRECISION_FP32, MOBILEONE_PRECISION_FP32, Precision::fp32}};
+  for (const auto& c : cases) {
+    CAPTURE(int(c.requested));
+    const ContextHandle context = make_context(int8_model.get(), {0, MOBILEONE_ISA_AUTO, c.requested});
+    CHECK(mobileone_context_precision(context.get()) == c.runs);
+    Context engine(engine_model, Options{0, Isa::automatic, c.engine});
+    CHECK(run_and_get_logits(context.get(), rgb.image) == engine.run(chelsea().view()));
+  }
+}
+
+TEST_CASE("an int8 context's feature maps, held in uint8, come out as the floats the engine's stages hold") {
+  const ModelHandle model = load_tiny_model(tiny_int8_blob());
+  const ContextHandle context = make_context(model.get());
+  run_and_get_logits(context.get(), pack(chelsea().view(), MOBILEONE_PIXEL_FORMAT_RGB888, 0).image);
+  const Model engine_model = Model::from_buffer(tiny_int8_blob().data(), tiny_int8_blob().size());
+  Context engine(engine_model);
+  engine.run(chelsea().view());
+
+  // Every stage in place first: each stays valid while the others are asked for.
+  const int stages = mobileone_model_stage_count(model.get());
+  std::vector<mobileone_feature_map> in_place(std::size_t(stages) + 1);
+  for (int stage = 0; stage <= stages; ++stage)
+    REQUIRE(mobileone_context_feature_map(context.get(), stage, &in_place[std::size_t(stage)]) == MOBILEONE_OK);
+  int uint8_stages = 0;
+  for (int stage = 0; stage <= stages; ++stage) {
+    CAPTURE(stage);
+    const FeatureMap expected = engine.feature_map(stage);
+    uint8_stages += expected.data == nullptr;
+    std::vector<float> values(std::size_t(expected.height) * std::size_t(expected.width) * std::size_t(expected.channels));
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = expected.at(i);
+    const mobileone_feature_map& map = in_place[std::size_t(stage)];
+    CHECK(map.height == expected.height);
+    CHECK(map.width == expected.width);
+    CHECK(map.channels == expected.channels);
+    CHECK(std::vector<float>(map.data, map.data + values.size()) == values);
+
+    std::vector<float> copy(values.size());
+    mobileone_feature_map copied{};
+    REQUIRE(mobileone_context_copy_feature_map(context.get(), stage, copy.data(), copy.size(), &copied) == MOBILEONE_OK);
+    CHECK(copy == values);
+  }
+  CHECK(uint8_stages > 0);  // what this test is about: the dequantization
 }
 
 TEST_CASE("missing, corrupt, truncated and misaligned models are refused") {
@@ -552,7 +631,7 @@ TEST_CASE("contexts on one model in several threads give identical results, and 
   const mobileone_image* images[] = {&rgba.image, &nv21.image};
   std::vector<float> expected[2];
   {
-    const ContextHandle context = make_context(model.get(), {1, MOBILEONE_ISA_AUTO});
+    const ContextHandle context = make_context(model.get(), {1, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO});
     for (int i = 0; i < 2; ++i) expected[i] = run_and_get_logits(context.get(), *images[i]);
   }
   constexpr int kThreads = 4, kRuns = 20;
@@ -562,7 +641,7 @@ TEST_CASE("contexts on one model in several threads give identical results, and 
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       mobileone_context* context = nullptr;
-      const mobileone_context_options options{1, MOBILEONE_ISA_AUTO};
+      const mobileone_context_options options{1, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO};
       if (mobileone_context_create(model.get(), &options, &context) != MOBILEONE_OK) {
         failures[t] = kRuns;
         return;

@@ -115,8 +115,9 @@ JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeModelStageCount(JNIEnv
 }
 
 JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeContextCreate(JNIEnv* env, jclass, jlong model, jint threads,
-                                                                        jint isa, jlongArray handle) {
-  const mobileone_context_options options{threads, static_cast<mobileone_isa>(isa)};
+                                                                        jint isa, jint precision, jlongArray handle) {
+  const mobileone_context_options options{threads, static_cast<mobileone_isa>(isa),
+                                          static_cast<mobileone_precision>(precision)};
   mobileone_context* context = nullptr;
   const mobileone_status status = mobileone_context_create(model_of(model), &options, &context);
   return store_handle(env, status, context, handle);
@@ -124,6 +125,10 @@ JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeContextCreate(JNIEnv* 
 
 JNIEXPORT void JNICALL Java_com_mobileone_MobileOne_nativeContextDestroy(JNIEnv*, jclass, jlong context) {
   mobileone_context_destroy(context_of(context));
+}
+
+JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeContextPrecision(JNIEnv*, jclass, jlong context) {
+  return mobileone_context_precision(context_of(context));
 }
 
 JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeRun(JNIEnv* env, jclass, jlong context, jint format,

@@ -61,9 +61,12 @@ public final class MobileOneClassifier {
     public let model: MobileOneModel
     private let context: OpaquePointer
 
-    /// `threads`: 0 for one per core, at most 4.
-    public init(model: MobileOneModel, threads: Int = 0) throws {
-        var options = mobileone_context_options(threads: Int32(clamping: threads), isa: MOBILEONE_ISA_AUTO)
+    /// `threads`: 0 for one per core, at most 4. `precision`: MOBILEONE_PRECISION_AUTO runs an int8 model
+    /// (made by mobileone-quantize) in int8 and any other in fp32; MOBILEONE_PRECISION_INT8 on a float32
+    /// model throws MOBILEONE_ERROR_INVALID_ARGUMENT.
+    public init(model: MobileOneModel, threads: Int = 0, precision: mobileone_precision = MOBILEONE_PRECISION_AUTO) throws {
+        var options = mobileone_context_options(threads: Int32(clamping: threads), isa: MOBILEONE_ISA_AUTO,
+                                                precision: precision)
         var created: OpaquePointer?
         try check(mobileone_context_create(model.handle, &options, &created))
         self.model = model
@@ -71,6 +74,9 @@ public final class MobileOneClassifier {
     }
 
     deinit { mobileone_context_destroy(context) }
+
+    /// The precision this classifier runs in: the requested one with AUTO resolved for the model.
+    public var precision: mobileone_precision { mobileone_context_precision(context) }
 
     /// Classifies a CGImage (for a UIImage, its `cgImage` once drawn upright), rendered into RGBA first.
     /// `regionOfInterest` is in pixels of the image, origin at the top left.

@@ -74,6 +74,14 @@ public final class MobileOne {
     AUTO, SCALAR, AVX2, AVX512, NEON
   }
 
+  /**
+   * mobileone_precision. AUTO runs an int8 model (one made by mobileone-quantize) in INT8 and any other in
+   * FP32; INT8 on a float32 model fails with {@link Status#INVALID_ARGUMENT}.
+   */
+  public enum Precision {
+    AUTO, FP32, INT8
+  }
+
   /** A failure reported by the engine. */
   public static final class MobileOneException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -317,10 +325,19 @@ public final class MobileOne {
 
     /** threads: 0 for the default (one per core, at most 4). */
     public Context(Model model, int threads, Isa isa) {
+      this(model, threads, isa, Precision.AUTO);
+    }
+
+    public Context(Model model, int threads, Isa isa, Precision precision) {
       final long[] context = new long[1];
-      check(nativeContextCreate(model.handle(), threads, isa.ordinal(), context));
+      check(nativeContextCreate(model.handle(), threads, isa.ordinal(), precision.ordinal(), context));
       this.handle = context[0];
       this.model = model;
+    }
+
+    /** The precision this context runs in: AUTO resolved for its model (FP32 or INT8). */
+    public Precision precision() {
+      return Precision.values()[nativeContextPrecision(handle())];
     }
 
     /** Preprocesses the image (or its region; null for all of it) and runs the network. */
@@ -414,9 +431,11 @@ public final class MobileOne {
 
   private static native int nativeModelStageCount(long model);
 
-  private static native int nativeContextCreate(long model, int threads, int isa, long[] handle);
+  private static native int nativeContextCreate(long model, int threads, int isa, int precision, long[] handle);
 
   private static native void nativeContextDestroy(long context);
+
+  private static native int nativeContextPrecision(long context);
 
   private static native int nativeRun(long context, int format, int width, int height, Object pixels,
       int pixelsOffset, int pixelsLength, int rowStride, Object chroma, int chromaOffset, int chromaLength,

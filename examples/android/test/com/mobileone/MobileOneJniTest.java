@@ -46,6 +46,13 @@ public final class MobileOneJniTest {
          MobileOne.Context context = new MobileOne.Context(model)) {
       check(model.name().equals("mobileone_s0") && model.classCount() == 1000 && model.stageCount() == 4,
           "model " + model.name() + ", " + model.classCount() + " classes");
+      // A float32 model: AUTO runs it in FP32, INT8 is refused.
+      check(context.precision() == MobileOne.Precision.FP32, "precision " + context.precision());
+      try (MobileOne.Context fp32 = new MobileOne.Context(model, 1, MobileOne.Isa.AUTO, MobileOne.Precision.FP32)) {
+        check(fp32.precision() == MobileOne.Precision.FP32, "forced FP32 runs " + fp32.precision());
+      }
+      expectEngineError(() -> new MobileOne.Context(model, 1, MobileOne.Isa.AUTO, MobileOne.Precision.INT8),
+          MobileOne.Status.INVALID_ARGUMENT, "has no int8 layers");
 
       // An Android bitmap's bytes (R,G,B,A), as byte[] and as a direct buffer with padded rows.
       final MobileOne.Prediction[] top = context.classify(
