@@ -2,16 +2,19 @@
 // peak, random models and inputs, and the parsing of our --name=value flags.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <mobileone/isa.hpp>
 #include <mobileone/model.hpp>
 
 #include "support/architecture.hpp"
 #include "support/blob_writer.hpp"
+#include "synthetic_int8_model.hpp"
 
 namespace mobileone::bench {
 
@@ -25,32 +28,62 @@ inline constexpr const char* kVariants[] = {"s0", "s1", "s2", "s3", "s4"};
 // with independent FMA chains: 117 GFLOP/s; AVX2 and AVX-512 reach the same peak there). Override with
 // MOBILEONE_PEAK_GMACS or a command-line flag on another machine.
 inline constexpr double kDefaultPeakGmacsPerCore = 58.5;
+// Peak int8 multiply-adds per second of ONE core, in G/s: 4 x the fp32 peak, by assumption, not measured:
+// a VNNI vpdpbusd does 4 uint8 x int8 multiply-adds per 32-bit lane where an FMA does 1, and is assumed to
+// issue on the same pipes at the same rate and width as the FMA (so 234 on the Zen4 dev VM). On a CPU whose
+// VNNI throughput differs from its FMA throughput, override with MOBILEONE_PEAK_INT8_GMACS or a flag.
+inline constexpr double kDefaultPeakInt8GmacsPerCore = 4 * kDefaultPeakGmacsPerCore;
 
 struct PeakSetting {
   double gmacs_per_core = kDefaultPeakGmacsPerCore;
   std::string source = "default (AMD Zen4 dev VM)";
 };
 
-// The peak from MOBILEONE_PEAK_GMACS if set (and a positive number), else the default. A command-line flag,
-// parsed by the caller, takes precedence over both.
-inline PeakSetting peak_from_environment() {
+// The environment variable that overrides a precision's default peak.
+inline const char* peak_environment_variable(Precision precision) {
+  return precision == Precision::int8 ? "MOBILEONE_PEAK_INT8_GMACS" : "MOBILEONE_PEAK_GMACS";
+}
+
+// The peak of `precision` (fp32 or int8) from its environment variable if set (and a positive number), else
+// its default. A command-line flag, parsed by the caller, takes precedence over both.
+inline PeakSetting peak_from_environment(Precision precision = Precision::fp32) {
   PeakSetting peak;
-  if (const char* env = std::getenv("MOBILEONE_PEAK_GMACS"); env != nullptr && *env != '\0') {
+  if (precision == Precision::int8) {
+    peak.gmacs_per_core = kDefaultPeakInt8GmacsPerCore;
+    peak.source = "default (4 x the fp32 default: VNNI)";
+  }
+  const char* variable = peak_environment_variable(precision);
+  if (const char* env = std::getenv(variable); env != nullptr && *env != '\0') {
     char* end = nullptr;
     const double value = std::strtod(env, &end);
     if (end != env && *end == '\0' && value > 0) {
       peak.gmacs_per_core = value;
-      peak.source = "MOBILEONE_PEAK_GMACS";
+      peak.source = variable;
     } else {
-      peak.source = "default (ignored invalid MOBILEONE_PEAK_GMACS)";
+      peak.source += std::string(" (ignored invalid ") + variable + ")";
     }
   }
   return peak;
 }
 
-// A variant (s0..s4) with the deterministic random weights every benchmark program uses.
-inline Model random_variant_model(const std::string& variant, std::uint64_t seed = kDefaultSeed, int input_size = 224) {
-  const auto blob = random_model_blob(Architecture::variant(variant), seed, input_size);
+// The per-core peaks "% of peak" divides by: each layer's against the peak of the precision it runs in.
+struct Peaks {
+  PeakSetting fp32 = peak_from_environment(Precision::fp32);
+  PeakSetting int8 = peak_from_environment(Precision::int8);
+  const PeakSetting& of(Precision precision) const { return precision == Precision::int8 ? int8 : fp32; }
+};
+
+// A variant (s0..s4) with the deterministic random weights every benchmark program uses, as blob bytes;
+// with `synthetic_int8`, the benchmark's int8 version of it (synthetic_int8_model.hpp: not a quantized model).
+inline std::vector<unsigned char> random_variant_blob(const std::string& variant, std::uint64_t seed = kDefaultSeed,
+                                                      int input_size = 224, bool synthetic_int8 = false) {
+  std::vector<unsigned char> blob = random_model_blob(Architecture::variant(variant), seed, input_size);
+  return synthetic_int8 ? synthetic_int8_blob(blob) : blob;
+}
+
+inline Model random_variant_model(const std::string& variant, std::uint64_t seed = kDefaultSeed, int input_size = 224,
+                                  bool synthetic_int8 = false) {
+  const auto blob = random_variant_blob(variant, seed, input_size, synthetic_int8);
   return Model::from_buffer(blob.data(), blob.size());
 }
 
@@ -79,11 +112,13 @@ inline bool take_flag(const std::string& arg, const char* name, std::string& val
   return true;
 }
 
-// --peak_gmacs=G: a positive number, recorded as the peak's source.
-inline PeakSetting parse_peak_flag(const std::string& value) {
-  const double peak = std::strtod(value.c_str(), nullptr);
-  if (!(peak > 0)) throw Error("--peak_gmacs expects a positive number, got '" + value + "'");
-  return {peak, "--peak_gmacs"};
+// --peak_gmacs=G (or another peak flag): a positive number, recorded with the flag as the peak's source.
+inline PeakSetting parse_peak_flag(const std::string& value, const std::string& flag = "--peak_gmacs") {
+  char* end = nullptr;
+  const double peak = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || !(peak > 0) || !std::isfinite(peak))
+    throw Error(flag + " expects a positive number, got '" + value + "'");
+  return {peak, flag};
 }
 
 }  // namespace mobileone::bench

@@ -1,13 +1,23 @@
 // bench_tiles: one Google Benchmark per register tile of the pointwise GEMM of every kernel set this CPU
-// runs, derived from the kernel sets' own tiling (GemmTiles in kernels/isa_<isa>.hpp), XNNPACK-style names:
+// runs, fp32 and int8, derived from the kernel sets' own tiling (GemmTiles in kernels/isa_<isa>.hpp,
+// QuantGemmTiles in kernels/isa_<isa>_int8.hpp), XNNPACK-style names:
 //
-//   f32_pwconv1x1_6x64__avx512   rows x output channels of one tile, then the ISA
-//   f32_pwconv1x1_5x64__avx512   the narrower tiles a balanced split or an out-channel remainder uses
+//   f32_pwconv1x1_6x64__avx512                rows x output channels of one tile, then the kernel set
+//   f32_pwconv1x1_5x64__avx512                the narrower tiles a balanced split or an out-channel remainder uses
+//   qu8_qc8w_pwconv1x1_6x64__avx512+vnni      int8: uint8 activations x per-channel int8 weights
+//
+// The int8 prefix follows XNNPACK's grammar of input type, then weight type (its `qs8_qc8w` GEMMs): `qu8` for
+// the uint8 activations (zero point 0 here), `qc8w` for int8 weights with a scale per output channel; neither
+// `qu8` (uint8 weights too) nor `qs8` (int8 activations) alone says what these tiles multiply.
 //
 // Each call is one tile over K = --k input channels (default 128: the tile's weights and rows stay in L1,
-// so this is the microkernel's own throughput, not the memory system's). Counters: GFLOP/s (2 x MACs per
-// second) and %peak (MACs/s against MOBILEONE_PEAK_GMACS or --peak_gmacs=G, one core). Every tile a comment
-// of a kernel file cites as this ISA's choice is here; `--benchmark_filter=__avx2` selects an ISA.
+// so this is the microkernel's own throughput, not the memory system's); an int8 tile writes uint8 with the
+// ReLU (the hand-off between int8 layers), without the diagonal term of square layers. Counters: GFLOP/s
+// (fp32) or GOP/s (int8), 2 x MACs per second either way, and %peak: MACs/s against one core's peak of the
+// tile's precision (MOBILEONE_PEAK_GMACS or --peak_gmacs=G; MOBILEONE_PEAK_INT8_GMACS or --peak_int8_gmacs=G,
+// default 4 x the fp32 one: bench_common.hpp). Every tile a comment of a kernel file cites as this ISA's
+// choice is here; `--benchmark_filter=__avx2` selects an ISA, `--benchmark_filter=^qu8` the int8 tiles (a
+// filter is a regular expression: `avx512\+vnni` for a name with a `+`).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -30,13 +40,15 @@ namespace k = mobileone::kernels;
 
 struct Settings {
   int k = 128;
-  bench::PeakSetting peak = bench::peak_from_environment();
+  bench::Peaks peaks;
 };
 
-// XNNPACK's prefix for the data type of a kernel: f32, later f16, bf16, qs8.
+// XNNPACK's prefix for the data types of a kernel (see the top): f32, qu8_qc8w; later f16, bf16.
 const char* kernel_prefix(mobileone::Precision precision) {
   switch (precision) {
     case mobileone::Precision::fp32: return "f32";
+    case mobileone::Precision::int8: return "qu8_qc8w";
+    case mobileone::Precision::automatic: break;
   }
   return "?";
 }
@@ -56,30 +68,82 @@ int positive_int(const std::string& flag, const std::string& text) {
   return int(value);
 }
 
-template <class K, class = void>
-struct HasGemmTiles : std::false_type {};
-template <class K>
-struct HasGemmTiles<K, std::void_t<typename K::GemmTiles>> : std::true_type {};
+// The register tiles of a kernel set's pointwise GEMM in its precision: GemmTiles (fp32) or QuantGemmTiles
+// (int8; an int8 set also carries its float32 set's GemmTiles, for its float32 layers, which the fp32 row
+// of the same ISA times). void where the set has none (the scalar sets).
+template <class Set, class = void>
+struct PointwiseTiles {
+  using type = void;
+};
+template <class Set>
+struct PointwiseTiles<Set, std::enable_if_t<Set::precision == mobileone::Precision::fp32,
+                                            std::void_t<typename Set::Kernels::GemmTiles>>> {
+  using type = typename Set::Kernels::GemmTiles;
+};
+template <class Set>
+struct PointwiseTiles<Set, std::enable_if_t<Set::precision == mobileone::Precision::int8,
+                                            std::void_t<typename Set::Kernels::QuantGemmTiles>>> {
+  using type = typename Set::Kernels::QuantGemmTiles;
+};
 
-// One rows x (panels * 16) tile over K, in a loop.
-template <class Tiles>
+// Operands of one rows x (panels * 16) tile over K, and its arguments. fp32: C = relu(bias + A W).
+struct F32Tile {
+  std::vector<float> a, w, bias, c;
+  k::GemmTileArgs args;
+  F32Tile(int rows, int panels, int kk)
+      : a(random_values(std::size_t(rows) * std::size_t(kk), 1)),
+        w(random_values(std::size_t(panels) * std::size_t(kk) * k::kPanelWidth, 2)),
+        bias(random_values(std::size_t(panels) * k::kPanelWidth, 3)),
+        c(std::size_t(rows) * std::size_t(panels) * k::kPanelWidth) {
+    const std::size_t width = std::size_t(panels) * k::kPanelWidth, kw = std::size_t(kk) * k::kPanelWidth;
+    args = {a.data(), std::size_t(kk), 0, 1, kk, w.data(), kw, bias.data(), 0, c.data(), width, int(width), true,
+            w.data()};
+  }
+};
+
+// int8: uint8 C = requantize(relu(scale * (A W) + bias)), A uint8, W int8 in the packed panels of the engine
+// (pack_quant_pointwise_weights), scales that keep the outputs inside uint8's range.
+struct QuantTile {
+  std::vector<std::uint8_t> a, c;
+  std::vector<std::int8_t> w;
+  std::vector<std::int32_t> column_sums;
+  std::vector<float> scale, bias;
+  k::QuantGemmTileArgs args;
+  QuantTile(int rows, int panels, int kk) {
+    const int width = panels * k::kPanelWidth;
+    const std::vector<float> a_values = random_values(std::size_t(rows) * std::size_t(kk) + k::kQuantGroup, 1);
+    const std::vector<float> w_values = random_values(std::size_t(width) * std::size_t(kk), 2);
+    for (float v : a_values) a.push_back(std::uint8_t(127.5f + 127.5f * v));
+    std::vector<std::int8_t> oi;
+    for (float v : w_values) oi.push_back(std::int8_t(127.f * v));
+    w.resize(k::quant_pointwise_packed_bytes(width, kk));
+    column_sums.resize(std::size_t(width));
+    k::pack_quant_pointwise_weights(oi.data(), width, kk, w.data(), column_sums.data());
+    scale.assign(std::size_t(width), 1.f / (127.f * 255.f * float(kk)));
+    bias = random_values(std::size_t(width), 3);
+    c.resize(std::size_t(rows) * std::size_t(width));
+    const std::size_t w_panel_stride = k::quant_pointwise_groups(kk) * k::kPanelWidth * k::kQuantGroup;
+    args = {a.data(), std::size_t(kk), kk,      w.data(), w_panel_stride, scale.data(), bias.data(), column_sums.data(),
+            nullptr,  nullptr,         c.data(), std::size_t(width), width, true,        true,         w.data()};
+  }
+};
+
+template <mobileone::Precision P>
+using TileOperands = std::conditional_t<P == mobileone::Precision::int8, QuantTile, F32Tile>;
+
+// One rows x (panels * 16) tile of `Tiles` over K, in a loop.
+template <mobileone::Precision P, class Tiles>
 void bench_tile(benchmark::State& state, int rows, int panels, const Settings& s) {
-  const std::size_t kk = std::size_t(s.k), width = std::size_t(panels) * k::kPanelWidth;
-  const std::vector<float> a = random_values(std::size_t(rows) * kk, 1);
-  const std::vector<float> w = random_values(std::size_t(panels) * kk * k::kPanelWidth, 2);
-  const std::vector<float> bias = random_values(width, 3);
-  std::vector<float> c(std::size_t(rows) * width);
-  const k::GemmTileArgs t{a.data(), kk,        0,     1,        s.k,      w.data(), kk * k::kPanelWidth, bias.data(), 0,
-                          c.data(), width,     int(width), true, w.data()};
+  const TileOperands<P> tile(rows, panels, s.k);
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
-    Tiles::run(rows, panels, t);
+    Tiles::run(rows, panels, tile.args);
     benchmark::ClobberMemory();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double macs = double(rows) * double(width) * double(kk) * double(state.iterations());
-  state.counters["GFLOP/s"] = 2 * macs / seconds * 1e-9;
-  state.counters["%peak"] = 100 * macs / seconds * 1e-9 / s.peak.gmacs_per_core;
+  const double macs = double(rows) * double(panels * k::kPanelWidth) * double(s.k) * double(state.iterations());
+  state.counters[P == mobileone::Precision::int8 ? "GOP/s" : "GFLOP/s"] = 2 * macs / seconds * 1e-9;
+  state.counters["%peak"] = 100 * macs / seconds * 1e-9 / s.peaks.of(P).gmacs_per_core;
 }
 
 std::vector<std::string> setup(int argc, char** argv, Settings& settings) {
@@ -90,25 +154,27 @@ std::vector<std::string> setup(int argc, char** argv, Settings& settings) {
     if (bench::take_flag(arg, "k", v)) {
       settings.k = positive_int("--k", v);
     } else if (bench::take_flag(arg, "peak_gmacs", v)) {
-      settings.peak = bench::parse_peak_flag(v);
+      settings.peaks.fp32 = bench::parse_peak_flag(v);
+    } else if (bench::take_flag(arg, "peak_int8_gmacs", v)) {
+      settings.peaks.int8 = bench::parse_peak_flag(v, "--peak_int8_gmacs");
     } else {
       rest.push_back(arg);
     }
   }
-  bench::add_benchmark_context(settings.peak, 0, 0);
+  bench::add_benchmark_context(settings.peaks.fp32, 0, 0);
+  bench::add_peak_context("mobileone_peak_int8", settings.peaks.int8);
   benchmark::AddCustomContext("mobileone_k", std::to_string(settings.k));
   mobileone::detail::for_each_kernel_set([&](auto set) {
     using Set = decltype(set);
-    using K = typename Set::Kernels;
-    if constexpr (HasGemmTiles<K>::value && Set::precision == mobileone::Precision::fp32) {
+    using Tiles = typename PointwiseTiles<Set>::type;
+    if constexpr (!std::is_void_v<Tiles>) {
       if (!Set::runs_here()) return;
-      using Tiles = typename K::GemmTiles;
       for (int panels = Tiles::kPanels; panels >= 1; --panels)
         for (int rows = Tiles::kRows; rows >= 1; --rows) {
           const std::string name = std::string(kernel_prefix(Set::precision)) + "_pwconv1x1_" + std::to_string(rows) +
                                    "x" + std::to_string(panels * k::kPanelWidth) + "__" + Set::name();
           benchmark::RegisterBenchmark(name.c_str(), [=, &settings](benchmark::State& state) {
-            bench_tile<Tiles>(state, rows, panels, settings);
+            bench_tile<Set::precision, Tiles>(state, rows, panels, settings);
           });
         }
     }

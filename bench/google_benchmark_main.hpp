@@ -15,11 +15,16 @@
 
 namespace mobileone::bench {
 
-inline void add_benchmark_context(const PeakSetting& peak, int size, std::uint64_t seed) {
+// A peak as context: <key>_gmacs_per_core and <key>_source.
+inline void add_peak_context(const std::string& key, const PeakSetting& peak) {
   char text[64];
   std::snprintf(text, sizeof text, "%.2f", peak.gmacs_per_core);
-  benchmark::AddCustomContext("mobileone_peak_gmacs_per_core", text);
-  benchmark::AddCustomContext("mobileone_peak_source", peak.source);
+  benchmark::AddCustomContext(key + "_gmacs_per_core", text);
+  benchmark::AddCustomContext(key + "_source", peak.source);
+}
+
+inline void add_benchmark_context(const PeakSetting& peak, int size, std::uint64_t seed) {
+  add_peak_context("mobileone_peak", peak);
   benchmark::AddCustomContext("mobileone_input", "1x3x" + std::to_string(size) + "x" + std::to_string(size));
   benchmark::AddCustomContext("mobileone_weights", "random_model_blob seed " + std::to_string(seed));
 }

@@ -27,22 +27,27 @@ struct LayerLatency {
   LayerStats stats;
   std::string name;        // "s0/stage2.3/dw3x3_s1/C128_28x28": unique, in the CSV and JSON
   std::string short_name;  // "stage2.3": the layer's name in the blob, as weights/convert.py --inspect prints it
+  Precision precision = Precision::fp32;  // what the context ran it in: int8 or fp32
   double median_ms = 0.0, min_ms = 0.0;
 };
 
 struct NetworkLatency {
   std::string name;  // "s0" or the model's name
   Isa isa = Isa::scalar;
+  Precision precision = Precision::fp32;  // the context's (an int8 context runs some layers in fp32)
+  std::string kernel_set;                 // Context::kernel_set_name(): "avx512", "avx512+vnni"
   int threads = 1, height = 0, width = 0, warmup = 0, iterations = 0;
   double cold_ms = 0.0;    // the first run of a fresh context (first touch of its workspace)
   double median_ms = 0.0, min_ms = 0.0;
   std::uint64_t macs = 0, params = 0;
+  std::uint64_t int8_macs = 0;  // of the layers run in int8 (0 in an fp32 context)
   std::size_t workspace_bytes = 0, packed_weight_bytes = 0;
   std::vector<LayerLatency> layers;  // empty unless asked for
 };
 
 struct ProfileSettings {
   Isa isa = Isa::automatic;
+  Precision precision = Precision::automatic;  // the blob's: int8 for an int8 blob
   int threads = 1;
   int warmup = 10;
   int iterations = 100;
@@ -51,6 +56,19 @@ struct ProfileSettings {
 
 inline double elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
+
+// The precision `context` runs each layer of its model in, as the engine's packing decides it
+// (detail::PackedLayer::int8, shared with the context: packed once per model), not a rule copied here.
+inline std::vector<Precision> layer_precisions(const Context& context) {
+  const auto& model = detail::ModelAccess::data(context.model());
+  const bool int8 = context.precision() == Precision::int8;
+  const auto& packed = detail::with_kernel_set(context.isa(), context.precision(), [&](auto kernels) -> const detail::PackedWeights& {
+    return detail::packed_weights(model, decltype(kernels)::stem_layout, int8);
+  });
+  std::vector<Precision> precisions;
+  for (const detail::PackedLayer& layer : packed.layers) precisions.push_back(layer.int8 ? Precision::int8 : Precision::fp32);
+  return precisions;
 }
 
 // Times `model` at height x width on a random input.
@@ -72,9 +90,16 @@ inline NetworkLatency measure_network(const Model& model, const std::string& nam
   Options options;
   options.isa = settings.isa;
   options.threads = settings.threads;
+  options.precision = settings.precision;
+  std::vector<Precision> precisions;
   {
     Context context(model, options);
     result.isa = context.isa();
+    result.precision = context.precision();
+    result.kernel_set = context.kernel_set_name();
+    precisions = layer_precisions(context);
+    for (std::size_t i = 0; i < precisions.size(); ++i)
+      if (precisions[i] == Precision::int8) result.int8_macs += stats.layers[i].macs;
     result.threads = context.threads();
     result.packed_weight_bytes = context.packed_weight_bytes();
     context.set_input(input.data(), 3, height, width);
@@ -110,6 +135,7 @@ inline NetworkLatency measure_network(const Model& model, const std::string& nam
     layer.stats = stats.layers[i];
     layer.name = name + "/" + layer_label(layer.stats);
     layer.short_name = layer_name(layer.stats);  // while the model, which holds the name's bytes, is alive
+    layer.precision = precisions[i];
     layer.median_ms = median(per_layer[i]);
     layer.min_ms = minimum(per_layer[i]);
   }

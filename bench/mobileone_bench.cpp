@@ -3,6 +3,7 @@
 // 3: activation functions, squeeze-excite and skip connections in a 30-layer network).
 //
 //   mobileone-bench --variant s0 --per-layer --csv s0.csv --svg s0.svg
+//   mobileone-bench --variant s0 --int8 --per-layer          (int8 kernels on a synthetic int8 model)
 //   mobileone-bench --model mobileone_s0.mone --threads 2 --json s0.json
 //   mobileone-bench --correlation
 //   mobileone-bench --ablation
@@ -41,7 +42,7 @@ using mobileone::Error;
 using mobileone::Isa;
 namespace bench = mobileone::bench;
 using bench::format;
-using bench::gflops;
+using bench::gops;
 
 constexpr const char* kUsage = R"(usage: mobileone-bench [--model MODEL.mone | --variant s0..s4] [options]
 
@@ -50,12 +51,21 @@ Times a MobileOne network with the paper's protocol: warm-up runs, then many tim
 
   --model FILE          a converted model (weights/convert.py) (default: none, --variant s0)
   --variant NAME        s0, s1, s2, s3 or s4 with deterministic random weights, no file needed (default s0)
+  --int8                with --variant (or --correlation): a synthetic int8 version of the random model, to
+                        time the int8 kernels without a calibrated blob. A BENCHMARK model, not a quantizer:
+                        every depthwise and pointwise layer after a ReLU in int8, per-channel weights
+                        rounded from the random floats, every input scale 1/32; its outputs are not meant to
+                        be accurate (real int8 blobs: mobileone-quantize) (default off: float32 weights)
+  --precision NAME      %p: the layers' arithmetic (default auto: the blob's, int8 for an int8 blob;
+                        fp32 runs an int8 blob on its dequantized weights)
   --size HxW | --size N input size (default: the model's own; 224x224 for --variant)
   --threads N           threads (default 1)
   --isa NAME            %s (default: the best this CPU runs; or $MOBILEONE_ISA)
   --iterations N        timed runs (default 100)
   --warmup N            warm-up runs (default 10)
-  --per-layer           time every layer (engine profiler) and print a table per layer (default off)
+  --per-layer           time every layer (engine profiler) and print a table per layer, with each layer's
+                        precision, GOP/s (2 per multiply-add: GFLOP/s for fp32 layers) and % of its
+                        precision's peak (default off)
   --csv FILE            write the per-layer table as CSV (default none; implies --per-layer)
   --json FILE           write everything measured as JSON (default none; with --per-layer: every layer)
   --svg FILE            write a per-layer latency chart and a latency-vs-MACs scatter (default none; implies
@@ -66,8 +76,12 @@ Times a MobileOne network with the paper's protocol: warm-up runs, then many tim
   --ablation            the paper's Tables 2 and 3 here: a 30-layer network with ReLU, GELU, SE-ReLU, SiLU,
                         Hard-Swish; with squeeze-excite and skip connections; latency relative to ReLU
                         (default off)
-  --peak-gmacs X        this CPU's peak multiply-adds per second per core, in G/s, for the "% peak" column
+  --peak-gmacs X        this CPU's peak fp32 multiply-adds per second per core, in G/s, for "% of peak"
                         (default $MOBILEONE_PEAK_GMACS, else 58.5, the AMD Zen4 machine it was developed on)
+  --peak-int8-gmacs X   the same for int8 layers (default $MOBILEONE_PEAK_INT8_GMACS, else 234 = 4 x 58.5: an
+                        assumption, not a measurement, that VNNI's vpdpbusd, 4 multiply-adds per 32-bit lane
+                        where an FMA does 1, issues at the FMA's rate). A network with layers of both
+                        precisions is rated against both: each MAC at its own layer's peak
   --help                this text
 
 --csv, --json and --svg files are checked before anything is measured and written when it is done (to
@@ -77,18 +91,21 @@ examples:
   mobileone-bench --variant s0 --per-layer
   mobileone-bench --model mobileone_s0.mone --threads 2 --csv s0.csv --json s0.json --svg s0.svg
   mobileone-bench --variant s4 --size 256x320 --iterations 20 --warmup 3
+  mobileone-bench --variant s0 --int8 --per-layer --iterations 30 --warmup 5
+  mobileone-bench --model mobileone_s0_int8.mone --precision fp32
   mobileone-bench --correlation
 )";
 
 struct Settings {
   std::string model_path;
   std::string variant;
+  bool synthetic_int8 = false;
   int height = 0, width = 0;
   bench::ProfileSettings profile;
   std::string csv_path, json_path, svg_path;
   bool correlation = false;
   bool ablation = false;
-  bench::PeakSetting peak = bench::peak_from_environment();
+  bench::Peaks peaks;
 };
 
 int parse_int(const std::string& flag, const std::string& text, int min_value) {
@@ -117,6 +134,7 @@ Settings parse_arguments(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::string text = kUsage;
       text.replace(text.find("%s"), 2, mobileone::isa_choices());
+      text.replace(text.find("%p"), 2, mobileone::precision_choices());
       std::cout << text;
       std::exit(0);
     } else if (arg == "--model") {
@@ -124,6 +142,10 @@ Settings parse_arguments(int argc, char** argv) {
     } else if (arg == "--variant") {
       s.variant = value();
       (void)mobileone::Architecture::variant(s.variant);  // validates the name
+    } else if (arg == "--int8") {
+      s.synthetic_int8 = true;
+    } else if (arg == "--precision") {
+      s.profile.precision = mobileone::parse_precision(value());
     } else if (arg == "--size") {
       const std::string v = value();
       const std::size_t x = v.find('x');
@@ -150,58 +172,90 @@ Settings parse_arguments(int argc, char** argv) {
     } else if (arg == "--ablation") {
       s.ablation = true;
     } else if (arg == "--peak-gmacs") {
-      const std::string v = value();
-      char* end = nullptr;
-      const double peak = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(peak > 0) || !std::isfinite(peak))
-        throw Error("--peak-gmacs expects a positive number, got '" + v + "'");
-      s.peak = {peak, "--peak-gmacs"};
+      s.peaks.fp32 = bench::parse_peak_flag(value(), arg);
+    } else if (arg == "--peak-int8-gmacs") {
+      s.peaks.int8 = bench::parse_peak_flag(value(), arg);
     } else {
       throw Error("unknown option '" + arg + "' (see --help)");
     }
   }
   if (!s.model_path.empty() && !s.variant.empty()) throw Error("give --model or --variant, not both");
+  if (s.synthetic_int8 && !s.model_path.empty())
+    throw Error("--int8 makes a synthetic int8 --variant; --model runs a blob in its own precision (see --precision)");
+  if (s.profile.precision == mobileone::Precision::int8 && s.model_path.empty() && !s.synthetic_int8)
+    throw Error("--precision int8 needs int8 layers: --variant sN --int8 (synthetic), or --model an int8 blob "
+                "(mobileone-quantize)");
   if (!s.csv_path.empty() || !s.svg_path.empty()) s.profile.per_layer = true;
   return s;
 }
 
 std::string thread_text(int threads) { return std::to_string(threads) + (threads == 1 ? " thread" : " threads"); }
 
-void print_summary(const bench::NetworkLatency& n, const bench::PeakSetting& peak) {
+// "fp32 58.5 GMAC/s", or for an int8 context "int8 234.0 and fp32 58.5 GMAC/s" (its stem and classifier, at
+// least, run in fp32).
+std::string peaks_text(const bench::NetworkLatency& n, const bench::Peaks& peaks) {
+  const std::string fp32 = format("%.1f", peaks.fp32.gmacs_per_core);
+  if (n.int8_macs == 0) return "fp32 " + fp32 + " GMAC/s";
+  const std::string int8 = format("%.1f", peaks.int8.gmacs_per_core);
+  return n.int8_macs == n.macs ? "int8 " + int8 + " GMAC/s" : "int8 " + int8 + " and fp32 " + fp32 + " GMAC/s";
+}
+
+void print_summary(const bench::NetworkLatency& n, const bench::Peaks& peaks) {
   const double gmacs = double(n.macs) / (n.median_ms * 1e6);
   std::printf("%s: %dx%d, %s, %s, %d warm-up + %d timed runs\n", n.name.c_str(), n.height, n.width,
-              mobileone::isa_name(n.isa), thread_text(n.threads).c_str(), n.warmup, n.iterations);
+              bench::execution_name(n).c_str(), thread_text(n.threads).c_str(), n.warmup, n.iterations);
   std::printf("  latency      cold (first run) %.3f ms, warm min %.3f ms, median %.3f ms\n", n.cold_ms, n.min_ms,
               n.median_ms);
-  std::printf("  work         %.1f M MACs, %.3f M params; %.1f GMAC/s = %.1f GFLOP/s = %.1f%% of peak (%.1f GMAC/s x %d)\n",
-              double(n.macs) * 1e-6, double(n.params) * 1e-6, gmacs, 2 * gmacs,
-              100.0 * gmacs / (peak.gmacs_per_core * n.threads), peak.gmacs_per_core, n.threads);
+  const std::string int8_share =
+      n.int8_macs > 0 ? format(" (%.1f%% of them in int8 layers)", 100.0 * double(n.int8_macs) / double(n.macs)) : "";
+  std::printf("  work         %.1f M MACs%s, %.3f M params; %.1f GMAC/s = %.1f GOP/s = %.1f%% of peak (%s x %d)\n",
+              double(n.macs) * 1e-6, int8_share.c_str(), double(n.params) * 1e-6, gmacs, 2 * gmacs,
+              bench::network_percent_of_peak(n, peaks, n.median_ms), peaks_text(n, peaks).c_str(), n.threads);
   std::printf("  memory       workspace %.2f MiB, packed weights %.2f MiB, peak resident %.1f MiB (process)\n",
               double(n.workspace_bytes) / 1048576.0, double(n.packed_weight_bytes) / 1048576.0,
               double(bench::peak_resident_bytes()) / 1048576.0);
 }
 
-// Names and shapes as weights/convert.py --inspect prints them ("stage2.3", "128x28x28 -> 128x28x28").
-void print_layers(const bench::NetworkLatency& n) {
-  double total = 0.0;
-  for (const auto& l : n.layers) total += l.median_ms;
+// Names and shapes as weights/convert.py --inspect prints them ("stage2.3", "128x28x28 -> 128x28x28"). Each
+// layer's "% peak" is against the peak of the precision it ran in; with layers of both precisions, a sum row
+// per precision follows the network's (whose "% peak" rates each MAC at its own layer's peak).
+void print_layers(const bench::NetworkLatency& n, const bench::Peaks& peaks) {
+  const double total = bench::total_median_ms(n);
   std::size_t width = 4, io_width = 9;
   for (const auto& l : n.layers) {
     width = std::max(width, l.short_name.size());
     io_width = std::max(io_width, bench::layer_shapes(l.stats).size());
   }
-  std::printf("\n%-4s %-*s %-8s %-*s %10s %10s %10s %9s %6s %8s\n", "#", int(width), "name", "kind", int(io_width),
-              "in -> out", "MMACs", "params", "median ms", "min ms", "share", "GFLOP/s");
+  std::printf("\n%-4s %-*s %-8s %-*s %10s %10s %10s %9s %6s %8s %6s %s\n", "#", int(width), "name", "kind",
+              int(io_width), "in -> out", "MMACs", "params", "median ms", "min ms", "share", "GOP/s", "% peak", "prec");
   for (std::size_t i = 0; i < n.layers.size(); ++i) {
     const auto& l = n.layers[i];
     const auto& s = l.stats;
-    std::printf("%-4zu %-*s %-8s %-*s %10.2f %10llu %10.4f %9.4f %5.1f%% %8.1f\n", i, int(width), l.short_name.c_str(),
-                mobileone::layer_kind_name(s.desc.kind), int(io_width), bench::layer_shapes(s).c_str(),
-                double(s.macs) * 1e-6, static_cast<unsigned long long>(s.params), l.median_ms, l.min_ms,
-                total > 0 ? 100.0 * l.median_ms / total : 0.0, gflops(s.macs, l.median_ms));
+    std::printf("%-4zu %-*s %-8s %-*s %10.2f %10llu %10.4f %9.4f %5.1f%% %8.1f %5.1f%% %s\n", i, int(width),
+                l.short_name.c_str(), mobileone::layer_kind_name(s.desc.kind), int(io_width),
+                bench::layer_shapes(s).c_str(), double(s.macs) * 1e-6, static_cast<unsigned long long>(s.params),
+                l.median_ms, l.min_ms, total > 0 ? 100.0 * l.median_ms / total : 0.0, gops(s.macs, l.median_ms),
+                bench::percent_of_peak(s.macs, l.median_ms, peaks.of(l.precision), n.threads),
+                mobileone::precision_name(l.precision));
   }
-  std::printf("%-4s %-*s %10.2f %10llu %10.4f %9s %5.1f%% %8.1f\n", "", int(width + 1 + 8 + 1 + io_width), "sum of layers",
-              double(n.macs) * 1e-6, static_cast<unsigned long long>(n.params), total, "", 100.0, gflops(n.macs, total));
+  const int label_width = int(width + 1 + 8 + 1 + io_width);
+  const auto sum_row = [&](const std::string& label, std::uint64_t macs, std::uint64_t params, double ms,
+                           double percent) {
+    std::printf("%-4s %-*s %10.2f %10llu %10.4f %9s %5.1f%% %8.1f %5.1f%%\n", "", label_width, label.c_str(),
+                double(macs) * 1e-6, static_cast<unsigned long long>(params), ms, "",
+                total > 0 ? 100.0 * ms / total : 0.0, gops(macs, ms), percent);
+  };
+  sum_row("sum of layers", n.macs, n.params, total, bench::network_percent_of_peak(n, peaks, total));
+  if (n.int8_macs > 0) {
+    for (const mobileone::Precision p : {mobileone::Precision::int8, mobileone::Precision::fp32}) {
+      std::uint64_t macs = 0, params = 0;
+      double ms = 0.0;
+      for (const auto& l : n.layers)
+        if (l.precision == p) macs += l.stats.macs, params += l.stats.params, ms += l.median_ms;
+      sum_row(std::string("  of which ") + mobileone::precision_name(p) + " layers", macs, params, ms,
+              bench::percent_of_peak(macs, ms, peaks.of(p), n.threads));
+    }
+  }
   std::printf("(whole network median %.4f ms; the difference is the profiler's timestamps and the softmax)\n", n.median_ms);
 }
 
@@ -246,10 +300,12 @@ void check_writable(const std::string& flag, const std::string& path) {
   std::remove(temporary.c_str());
 }
 
+// Each bar's tooltip names the layer's precision: "s0/stage2.3/pw1x1_to128/C128_28x28 (int8)".
 std::vector<bench::ChartLayer> chart_layers(const bench::NetworkLatency& n) {
   std::vector<bench::ChartLayer> layers;
   for (const auto& l : n.layers)
-    layers.push_back({l.name, mobileone::layer_kind_name(l.stats.desc.kind), l.median_ms, double(l.stats.macs),
+    layers.push_back({l.name + " (" + mobileone::precision_name(l.precision) + ")",
+                      mobileone::layer_kind_name(l.stats.desc.kind), l.median_ms, double(l.stats.macs),
                       double(l.stats.params), l.short_name});
   return layers;
 }
@@ -269,9 +325,10 @@ void run_correlation(const Settings& s) {
   bench::ProfileSettings profile = s.profile;
   profile.per_layer = true;
   for (const char* variant : bench::kVariants) {
-    const auto n = bench::measure_network(bench::random_variant_model(variant), variant, 224, 224, profile);
+    const auto model = bench::random_variant_model(variant, bench::kDefaultSeed, 224, s.synthetic_int8);
+    const auto n = bench::measure_network(model, variant, 224, 224, profile);
     std::printf("  %s: %.3f ms median, %.1f M MACs, %.2f M params, %zu layers (%s, %s)\n", variant, n.median_ms,
-                double(n.macs) * 1e-6, double(n.params) * 1e-6, n.layers.size(), mobileone::isa_name(n.isa),
+                double(n.macs) * 1e-6, double(n.params) * 1e-6, n.layers.size(), bench::execution_name(n).c_str(),
                 thread_text(n.threads).c_str());
     for (const auto& l : n.layers) {
       layer_ms.push_back(l.median_ms);
@@ -333,18 +390,20 @@ int run(int argc, char** argv) {
   if (s.correlation || s.ablation) std::printf("\n");
 
   const std::string variant = s.variant.empty() && s.model_path.empty() ? "s0" : s.variant;
-  const mobileone::Model model = s.model_path.empty() ? bench::random_variant_model(variant) : mobileone::Model::load(s.model_path);
+  const mobileone::Model model = s.model_path.empty()
+                                     ? bench::random_variant_model(variant, bench::kDefaultSeed, 224, s.synthetic_int8)
+                                     : mobileone::Model::load(s.model_path);
   const std::string name = s.model_path.empty() ? variant : std::string(model.name());
   const int height = s.height > 0 ? s.height : model.preprocess().input_height;
   const int width = s.width > 0 ? s.width : model.preprocess().input_width;
   const bench::NetworkLatency n = bench::measure_network(model, name, height, width, s.profile);
-  print_summary(n, s.peak);
-  if (s.profile.per_layer) print_layers(n);
-  if (!s.csv_path.empty()) write_file(s.csv_path, bench::layers_csv(n));
-  if (!s.json_path.empty()) write_file(s.json_path, bench::network_json(n, s.peak));
+  print_summary(n, s.peaks);
+  if (s.profile.per_layer) print_layers(n, s.peaks);
+  if (!s.csv_path.empty()) write_file(s.csv_path, bench::layers_csv(n, s.peaks));
+  if (!s.json_path.empty()) write_file(s.json_path, bench::network_json(n, s.peaks));
   if (!s.svg_path.empty())
     write_file(s.svg_path, bench::per_layer_svg(name + " " + std::to_string(height) + "x" + std::to_string(width) + ", " +
-                                                    mobileone::isa_name(n.isa) + ", " + thread_text(n.threads) +
+                                                    bench::execution_name(n) + ", " + thread_text(n.threads) +
                                                     ", median of " + std::to_string(n.iterations) + " runs",
                                                 chart_layers(n), n.median_ms));
   return 0;

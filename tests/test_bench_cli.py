@@ -1,6 +1,7 @@
 """mobileone-bench end to end: the summary, the per-layer table (named and shaped as weights/convert.py
 --inspect names and shapes layers), CSV/JSON/SVG files, output paths checked before anything is measured,
---correlation, --ablation, the error paths, and the --help of mobileone-bench, mobileone-make-model and
+int8 (--variant --int8, --precision, each layer's precision, the int8 peak), --correlation, --ablation, the
+error paths, and the --help of mobileone-bench, mobileone-make-model and
 mobileone-footprint (found beside mobileone-bench in the build tree).
 
 Usage: test_bench_cli.py BENCH_BINARY FIXTURE_DIR  (run by ctest; under an emulator, given by the
@@ -119,7 +120,11 @@ class BenchCli(unittest.TestCase):
             self.assertTrue(any("s0/stage4.1/pw1x1_to1024/C256_7x7" in t for t in titles))
             # The whole network's median in the title, the layers' names under the bars, a mark per kind.
             texts = ["".join(t.itertext()) for t in root.iter(SVG + "text")]
-            self.assertEqual(texts[0], f"s0 224x224, {report['isa']}, 1 thread, median of 3 runs: total "
+            self.assertEqual((report["precision"], report["kernels"]), ("fp32", report["isa"]))
+            self.assertEqual({layer["precision"] for layer in report["layers"]}, {"fp32"})
+            self.assertEqual(report["int8_macs"], 0)
+            self.assertEqual({r["precision"] for r in rows}, {"fp32"})
+            self.assertEqual(texts[0], f"s0 224x224, fp32 on {report['kernels']}, 1 thread, median of 3 runs: total "
                                        f"{report['median_ms']:.3f} ms")
             labels = ["".join(t.itertext()) for t in root.iter(SVG + "text") if t.get("class") == "layer-label"]
             self.assertEqual(labels, [table[i][0] for i in range(S0_LAYERS)])
@@ -135,7 +140,7 @@ class BenchCli(unittest.TestCase):
             result = run("--model", model, "--size", "64x96", "--threads", "2", "--isa", "scalar", *QUICK,
                          "--csv", csv_path)
             self.assertEqual(result.returncode, 0, result.stderr)
-            self.assertIn("mobileone_s0: 64x96, scalar, 2 threads", result.stdout)
+            self.assertIn("mobileone_s0: 64x96, fp32 on scalar, 2 threads", result.stdout)
             with open(csv_path, newline="") as f:
                 rows = list(csv.DictReader(f))
             self.assertEqual(len(rows), S0_LAYERS)
@@ -145,6 +150,51 @@ class BenchCli(unittest.TestCase):
             result = run("--model", model, "--size", "32", *QUICK)
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertNotIn("sum of layers", result.stdout)
+
+    def test_int8_variant(self):
+        """--variant --int8: the synthetic int8 model runs in int8 by default (every depthwise and pointwise
+        layer, the stem, pool and classifier in fp32), and --precision fp32 runs it all in fp32."""
+        with tempfile.TemporaryDirectory() as tmp:
+            csv_path, json_path = os.path.join(tmp, "s0.csv"), os.path.join(tmp, "s0.json")
+            env = dict(os.environ, MOBILEONE_PEAK_INT8_GMACS="100")
+            result = subprocess.run(EMULATOR + [BENCH, "--variant", "s0", "--int8", "--size", "64", *QUICK,
+                                                "--csv", csv_path, "--json", json_path],
+                                    capture_output=True, text=True, timeout=900, env=env)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            with open(json_path) as f:
+                report = json.load(f)
+            self.assertEqual(report["precision"], "int8")
+            self.assertTrue(report["kernels"].startswith(report["isa"] + "+"), report["kernels"])
+            self.assertEqual(report["peak_int8_gmacs_per_core"], 100)
+            precisions = [layer["precision"] for layer in report["layers"]]
+            self.assertEqual(precisions, ["fp32"] + ["int8"] * (S0_LAYERS - 3) + ["fp32", "fp32"])
+            int8_macs = sum(layer["macs"] for layer in report["layers"] if layer["precision"] == "int8")
+            self.assertEqual(report["int8_macs"], int8_macs)
+            with open(csv_path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            self.assertEqual([r["precision"] for r in rows], precisions)
+            for r, layer in zip(rows, report["layers"]):
+                if layer["macs"]:  # GOP/s = 2 ops per multiply-add; % peak against the layer's own precision
+                    self.assertAlmostEqual(float(r["gops"]), 2 * layer["macs"] / (layer["median_ms"] * 1e6),
+                                           delta=1e-3 + 1e-3 * float(r["gops"]))
+                    peak = 100 if layer["precision"] == "int8" else 58.5
+                    self.assertAlmostEqual(float(r["pct_peak"]), 100 * float(r["gops"]) / 2 / peak, delta=0.02)
+            out = result.stdout
+            self.assertIn(f"s0: 64x64, int8 on {report['kernels']}, 1 thread", out)
+            share = 100 * int8_macs / report["macs"]
+            self.assertIn(f"({share:.1f}% of them in int8 layers)", out)
+            self.assertIn("(int8 100.0 and fp32 58.5 GMAC/s x 1)", out)
+            table = table_rows(out, BENCH_ROW)
+            self.assertEqual(len(table), S0_LAYERS)
+            self.assertRegex(out, r"\n +of which int8 layers +\d")
+            self.assertRegex(out, r"\n +of which fp32 layers +\d")
+            self.assertRegex(out, r"\n1 +stage1\.0 +dw3x3 .* int8\n")
+
+            # The same model in fp32 (dequantized weights): no int8 layer, no per-precision rows.
+            result = run("--variant", "s0", "--int8", "--precision", "fp32", "--size", "64", *QUICK, "--per-layer")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn(f"s0: 64x64, fp32 on {report['isa']}, 1 thread", result.stdout)
+            self.assertNotIn("int8", result.stdout)
 
     @unittest.skipIf(EMULATOR, "five networks and the ablation take minutes under qemu")
     def test_correlation(self):
@@ -217,7 +267,8 @@ class BenchCli(unittest.TestCase):
         self.assertEqual((result.returncode, result.stderr), (0, ""))
         entries = option_entries(result.stdout)
         for option in ("--model", "--variant", "--size", "--threads", "--isa", "--iterations", "--warmup",
-                       "--per-layer", "--csv", "--json", "--svg", "--correlation", "--ablation", "--peak-gmacs"):
+                       "--per-layer", "--csv", "--json", "--svg", "--correlation", "--ablation", "--peak-gmacs",
+                       "--int8", "--precision", "--peak-int8-gmacs"):
             self.assertIn(option, entries)
             self.assertIn("default", entries[option], option)
         examples = result.stdout[result.stdout.index("\nexamples:\n"):].splitlines()[2:]
@@ -267,6 +318,10 @@ class BenchCli(unittest.TestCase):
         self.assert_clean_error(run("--model", os.path.join(FIXTURES, "does-not-exist.mone")), "does-not-exist.mone")
         self.assert_clean_error(run("--isa", "sse9"), "sse9")
         self.assert_clean_error(run("--peak-gmacs", "-1"), "--peak-gmacs expects a positive number")
+        self.assert_clean_error(run("--peak-int8-gmacs", "4x"), "--peak-int8-gmacs expects a positive number, got '4x'")
+        self.assert_clean_error(run("--precision", "int4"), "unknown precision 'int4' (expected auto, fp32 or int8)")
+        self.assert_clean_error(run("--variant", "s0", "--precision", "int8"), "--variant sN --int8")
+        self.assert_clean_error(run("--model", "x.mone", "--int8"), "--int8 makes a synthetic int8 --variant")
         with tempfile.TemporaryDirectory() as tmp:
             target = os.path.join(tmp, "no-such-dir", "s0.csv")
             result = run("--variant", "s0", "--size", "32", *QUICK, "--csv", target)
