@@ -14,7 +14,7 @@
 
 #include "support/architecture.hpp"
 #include "support/blob_writer.hpp"
-#include "synthetic_int8_model.hpp"
+#include "support/int8_blob.hpp"
 
 namespace mobileone::bench {
 
@@ -74,11 +74,12 @@ struct Peaks {
 };
 
 // A variant (s0..s4) with the deterministic random weights every benchmark program uses, as blob bytes;
-// with `synthetic_int8`, the benchmark's int8 version of it (synthetic_int8_model.hpp: not a quantized model).
+// with `synthetic_int8`, an int8 version of it for timing the int8 kernels (tests/support/int8_blob.hpp:
+// scales from one random input, no accuracy claim; calibrated models come from mobileone-quantize).
 inline std::vector<unsigned char> random_variant_blob(const std::string& variant, std::uint64_t seed = kDefaultSeed,
                                                       int input_size = 224, bool synthetic_int8 = false) {
   std::vector<unsigned char> blob = random_model_blob(Architecture::variant(variant), seed, input_size);
-  return synthetic_int8 ? synthetic_int8_blob(blob) : blob;
+  return synthetic_int8 ? int8_blob_from(blob, seed, input_size) : blob;
 }
 
 inline Model random_variant_model(const std::string& variant, std::uint64_t seed = kDefaultSeed, int input_size = 224,

@@ -54,8 +54,8 @@ Times a MobileOne network with the paper's protocol: warm-up runs, then many tim
   --int8                with --variant (or --correlation): a synthetic int8 version of the random model, to
                         time the int8 kernels without a calibrated blob. A BENCHMARK model, not a quantizer:
                         every depthwise and pointwise layer after a ReLU in int8, per-channel weights
-                        rounded from the random floats, every input scale 1/32; its outputs are not meant to
-                        be accurate (real int8 blobs: mobileone-quantize) (default off: float32 weights)
+                        rounded from the random floats, input scales from one random input; its outputs are
+                        not meant to be accurate (real int8 blobs: mobileone-quantize) (default off: float32)
   --precision NAME      %p: the layers' arithmetic (default auto: the blob's, int8 for an int8 blob;
                         fp32 runs an int8 blob on its dequantized weights)
   --size HxW | --size N input size (default: the model's own; 224x224 for --variant)
