@@ -115,10 +115,12 @@ struct QVec {
 // output: 6x64 810-845 GOP/s at K = 256..1024 (~97% of peak; fp32's 6x64 on the same shapes: 205 GFLOP/s,
 // so 3.7-4.2x), 540-700 at K = 48..64 (3x: the epilogue weighs more); 8x48, 7x48, 10x32, 14x32 and 12x32
 // within 2% of it (noise), 5x80 up to 10% slower at small K, 4x96 up to 20% slower at K >= 512.
-// Depthwise, measured on Zen5 over S0..S4 shapes (1, 2, 4 channel vectors x 1..4 pixels per step): 2 vectors,
-// 4 pixels per step at stride 1, 1 at stride 2 (2 at stride 2 ties); 1.9-2.8x the fp32 kernel's speed (a
-// quarter of the input bytes).
-using QuantTuning = X86QuantTuning<X86QuantPointwiseTiling<6, 4>, X86QuantDepthwiseTiling<2, 4, 1>>;
+// Depthwise, measured on Zen5 over S0..S4 shapes (1, 2, 4 channel vectors x 1..4 pixels per step, then 1
+// vector x 5..8): 1 vector, 6 pixels per step at stride 1, 2 at stride 2; 1.9-2.8x the fp32 kernel's speed (a
+// quarter of the input bytes). Against the former 2 vectors x 4 / 1 (S0 shapes, uint8 out, min of 400): stride
+// 2 8-13% faster (112x112x48 26.7 -> 23.6 us, 28x28x128 4.4 -> 4.0), 56x56x48 stride 1 5% (19.4 -> 18.5),
+// 28x28x128 and 14x14x256 stride 1 within 2%; 5 or 7 pixels per step tie or lose up to 15% at 14x14.
+using QuantTuning = X86QuantTuning<X86QuantPointwiseTiling<6, 4>, X86QuantDepthwiseTiling<1, 6, 2>>;
 
 }  // namespace mobileone::kernels::avx512_vnni
 
