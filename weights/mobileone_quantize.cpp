@@ -220,8 +220,12 @@ Photos load_photos(const std::string& dir, const mobileone::PreprocessSpec& spec
   std::error_code error;
   if (!fs::is_directory(dir, error)) throw Error("calibration folder '" + dir + "': not a directory");
   std::vector<fs::path> files;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error))
-    if (entry.is_regular_file(error) && is_jpeg_or_png(entry.path())) files.push_back(entry.path());
+  // Anything named like a JPEG or PNG but a directory is a candidate: one that cannot be read (a broken
+  // link, no permission) is skipped with a warning like an undecodable one.
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
+    std::error_code ignored;
+    if (is_jpeg_or_png(entry.path()) && !entry.is_directory(ignored)) files.push_back(entry.path());
+  }
   if (error) throw Error("calibration folder '" + dir + "': cannot list it (" + error.message() + ")");
   if (files.empty()) throw Error("calibration folder '" + dir + "': no JPEG or PNG file (*.jpg, *.jpeg, *.png)");
   std::sort(files.begin(), files.end());
@@ -248,7 +252,7 @@ Photos load_photos(const std::string& dir, const mobileone::PreprocessSpec& spec
   }
   if (photos.tensors.empty())
     throw Error("calibration folder '" + dir + "': no decodable JPEG or PNG image (" + std::to_string(skipped) +
-                " files skipped)");
+                (skipped == 1 ? " file" : " files") + " skipped)");
   return photos;
 }
 
