@@ -1,5 +1,5 @@
-// The two x86 int8 kernel sets, avx512_vnni (AVX-512 F/BW/DQ/VL + AVX512-VNNI) and avx2_vnni (AVX2 + FMA +
-// AVX-VNNI): their int8 vector traits `QVec` (the fp32 `Vec` of the same width does the float epilogues),
+// The three x86 int8 kernel sets, avx512_vnni (AVX-512 F/BW/DQ/VL + AVX512-VNNI), avx2_vnni (AVX2 + FMA +
+// AVX-VNNI) and avx2_maddubs (AVX2 + FMA alone, for CPUs without either VNNI): their int8 vector traits `QVec` (the fp32 `Vec` of the same width does the float epilogues),
 // their tuning (and how it was measured), then the int8 bodies, written once for both widths, instantiated
 // for each: qpwconv1x1_x86.hpp, qdwconv3x3_x86.hpp, quantize_x86.hpp. x86-64 only; the caller checks CPUID.
 #pragma once
@@ -128,58 +128,11 @@ namespace mobileone::kernels::avx2_vnni {
 
 using Vec = avx2::Vec;
 
-// The int8 operations on 8 int32 lanes (see avx512_vnni::QVec). AVX2 has no byte-masked loads or stores:
-// tails go through an 8-byte staging word, which never touches memory past p + n. Its packs saturate as
-// signed, so requantization clamps to [0, 255] in float first (cvtps2dq's 0x80000000 would pack to 0).
-struct QVec {
-  using type = __m256i;
-  static constexpr int kLanes = 8;
-
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static type zero() { return _mm256_setzero_si256(); }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static type broadcast4(const std::uint8_t* p) {
-    std::int32_t x;
-    std::memcpy(&x, p, sizeof x);
-    return _mm256_set1_epi32(x);
-  }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static type load(const void* p) {
-    return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-  }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static type dpbusd(type acc, type u, type s) {
-    return _mm256_dpbusd_avx_epi32(acc, u, s);
-  }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static type mul_add(type x, type y, type acc) {
-    return _mm256_add_epi32(acc, _mm256_mullo_epi32(x, y));
-  }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static type load_u8_i32(const std::uint8_t* p) {
-    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static Vec::type to_float(type x) { return _mm256_cvtepi32_ps(x); }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static Vec::type load_u8(const std::uint8_t* p) {
-    return to_float(load_u8_i32(p));
-  }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static Vec::type load_u8_partial(const std::uint8_t* p, int n) {
-    std::uint64_t x = 0;
-    std::memcpy(&x, p, std::size_t(n));
-    return to_float(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(x))));
-  }
-  // The 8 requantized lanes of v in the low 8 bytes.
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static __m128i requantize(Vec::type v) {
-    const __m256i i = _mm256_cvtps_epi32(Vec::min(Vec::max(v, Vec::zero()), Vec::set1(255.f)));
-    const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
-    return _mm_packus_epi16(w, w);
-  }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static void store(float* p, Vec::type v) { Vec::store(p, v); }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static void store_partial(float* p, Vec::type v, int n) {
-    Vec::store_partial(p, v, n);
-  }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static void store(std::uint8_t* p, Vec::type v) {
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), requantize(v));
-  }
-  MOBILEONE_TARGET_AVX2_VNNI MOBILEONE_SIMD_INLINE static void store_partial(std::uint8_t* p, Vec::type v, int n) {
-    const std::uint64_t x = std::uint64_t(_mm_cvtsi128_si64(requantize(v)));
-    std::memcpy(p, &x, std::size_t(n));
-  }
-};
+#define MOBILEONE_SIMD_TARGET MOBILEONE_TARGET_AVX2_VNNI
+#define MOBILEONE_QVEC_AVX_VNNI 1
+#include "qvec_avx2.hpp"
+#undef MOBILEONE_QVEC_AVX_VNNI
+#undef MOBILEONE_SIMD_TARGET
 
 // Pointwise tile: 6 pixels x 16 output channels (one panel, two ymm per row), 12 accumulators + 2 weight
 // vectors + the broadcast in 16 ymm. Measured on Zen5 as for avx512_vnni: 400-415 GOP/s at K = 256..1024
@@ -190,6 +143,23 @@ struct QVec {
 using QuantTuning = X86QuantTuning<X86QuantPointwiseTiling<6, 1>, X86QuantDepthwiseTiling<2, 4, 2>>;
 
 }  // namespace mobileone::kernels::avx2_vnni
+
+namespace mobileone::kernels::avx2_maddubs {
+
+using Vec = avx2::Vec;
+
+#define MOBILEONE_SIMD_TARGET MOBILEONE_TARGET_AVX2
+#define MOBILEONE_QVEC_AVX_VNNI 0
+#include "qvec_avx2.hpp"
+#undef MOBILEONE_QVEC_AVX_VNNI
+#undef MOBILEONE_SIMD_TARGET
+
+// Pointwise tile: 4 pixels x 16 output channels: each dot-product step takes two more registers (the split
+// activation) and four constants, so 8 accumulators + 2 weight vectors fit the 16 ymm without spilling.
+// Depthwise and quantize as avx2_vnni (they use no VNNI).
+using QuantTuning = X86QuantTuning<X86QuantPointwiseTiling<4, 1>, avx2_vnni::QuantTuning::DepthwiseTiling>;
+
+}  // namespace mobileone::kernels::avx2_maddubs
 
 #define MOBILEONE_SIMD_NS avx512_vnni
 #define MOBILEONE_SIMD_TARGET MOBILEONE_TARGET_AVX512_VNNI
@@ -207,12 +177,23 @@ using QuantTuning = X86QuantTuning<X86QuantPointwiseTiling<6, 1>, X86QuantDepthw
 #undef MOBILEONE_SIMD_NS
 #undef MOBILEONE_SIMD_TARGET
 
+#define MOBILEONE_SIMD_NS avx2_maddubs
+#define MOBILEONE_SIMD_TARGET MOBILEONE_TARGET_AVX2
+#include "qpwconv1x1_x86.hpp"
+#include "qdwconv3x3_x86.hpp"
+#include "quantize_x86.hpp"
+#undef MOBILEONE_SIMD_NS
+#undef MOBILEONE_SIMD_TARGET
+
 #define MOBILEONE_QUANT_GEMM_TILES 1
 #define MOBILEONE_QUANT_NS avx512_vnni
 #define MOBILEONE_QUANT_NAME "vnni"
 #include "quant_kernel_set.hpp"
 #define MOBILEONE_QUANT_NS avx2_vnni
 #define MOBILEONE_QUANT_NAME "avxvnni"
+#include "quant_kernel_set.hpp"
+#define MOBILEONE_QUANT_NS avx2_maddubs
+#define MOBILEONE_QUANT_NAME "maddubs"
 #include "quant_kernel_set.hpp"
 #undef MOBILEONE_QUANT_GEMM_TILES
 

@@ -265,3 +265,19 @@ INT8_KERNEL_SET_TEST("quantize: round half to even, saturation, NaN and sub-rang
   K::quantize(k::QuantizeArgs{input.data(), out.data(), input.size(), 0.25f}, 0, input.size());
   for (std::size_t i = 0; i < input.size(); ++i) CHECK(out[i] == k::requantize_u8(input[i] * 0.25f));
 }
+
+INT8_KERNEL_SET_TEST("qpwconv1x1: extreme operands (255 x +-127 everywhere: no 16-bit saturation on any path)", qpw_extreme_test) {
+  for (int cin : {4, 64, 256})
+    for (int pattern = 0; pattern < 3; ++pattern) {
+      CAPTURE(cin);
+      CAPTURE(pattern);
+      QuantPointwiseCase c(7, cin, 33, false, false, false, std::uint64_t(cin) + std::uint64_t(pattern));
+      std::fill(c.input.begin(), c.input.end(), std::uint8_t(pattern == 2 ? 128 : 255));
+      for (std::size_t i = 0; i < c.oi.size(); ++i)
+        c.oi[i] = std::int8_t(pattern == 1 && i % 2 ? -127 : 127);
+      k::pack_quant_pointwise_weights(c.oi.data(), c.cout, c.cin, c.packed.data(), c.sums.data());
+      std::fill(c.scale.begin(), c.scale.end(), 1.f);  // the raw sums, exact in float below 2^24
+      std::fill(c.bias.begin(), c.bias.end(), 0.f);
+      CHECK(run_pointwise<K>(c, 0, c.pixels, 0, k::pointwise_panel_count(c.cout)) == 0);
+    }
+}

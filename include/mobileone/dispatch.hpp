@@ -49,11 +49,11 @@ using KernelSets = KernelSetList<
   , KernelSet<Isa::avx2, Precision::fp32, kernels::avx2::F32Kernels>
   , KernelSet<Isa::avx2, Precision::int8, Int8Kernels<kernels::avx2::F32Kernels, kernels::avx2_vnni::QuantFamilies>,
               cpu_has_avx_vnni>
-  , KernelSet<Isa::avx2, Precision::int8, Int8Kernels<kernels::avx2::F32Kernels, kernels::ref::QuantFamilies>>
+  , KernelSet<Isa::avx2, Precision::int8, Int8Kernels<kernels::avx2::F32Kernels, kernels::avx2_maddubs::QuantFamilies>>
   , KernelSet<Isa::avx512, Precision::fp32, kernels::avx512::F32Kernels>
   , KernelSet<Isa::avx512, Precision::int8, Int8Kernels<kernels::avx512::F32Kernels, kernels::avx512_vnni::QuantFamilies>,
               cpu_has_avx512_vnni>
-  , KernelSet<Isa::avx512, Precision::int8, Int8Kernels<kernels::avx512::F32Kernels, kernels::ref::QuantFamilies>>
+  , KernelSet<Isa::avx512, Precision::int8, Int8Kernels<kernels::avx512::F32Kernels, kernels::avx2_maddubs::QuantFamilies>>
 #endif
 #if defined(__aarch64__)
   , KernelSet<Isa::neon, Precision::fp32, kernels::neon::F32Kernels>
