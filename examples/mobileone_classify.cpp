@@ -193,19 +193,7 @@ Latency time_runs(mobileone::Context& context, int repeat) {
   return {n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]), ms.front(), repeat};
 }
 
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char ch : text) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') out += {'\\', ch};
-    else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else out += ch;
-  }
-  return out + "\"";
-}
+using mobileone::json_string;
 
 void report(const std::string& input, const mobileone::Context& context, int top, const Latency& latency, bool json) {
   const auto predictions = context.top_k(top);

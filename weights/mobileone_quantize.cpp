@@ -677,19 +677,7 @@ std::vector<unsigned char> build_blob(const Network& net, const std::vector<Quan
 // ---------------------------------------------------------------------------------------------------------
 // The report
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char ch : text) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') out += {'\\', ch};
-    else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else out += ch;
-  }
-  return out + "\"";
-}
+using mobileone::json_string;
 
 std::string json_number(double v) {
   if (!std::isfinite(v)) return "null";
