@@ -205,7 +205,7 @@ class AblationNet {
   }
 
   void run() {
-    detail::with_kernel_set(isa_, Precision::fp32, [&](auto kernels) { run_with<decltype(kernels)>(); });
+    detail::with_f32_kernel_set(isa_, [&](auto kernels) { run_with<decltype(kernels)>(); });
   }
 
   AblationVariant variant() const { return variant_; }
@@ -240,7 +240,7 @@ class AblationNet {
   void plan() {
     // Packed for this ISA's kernel set, as a Context would.
     const auto& layers =
-        detail::with_kernel_set(isa_, Precision::fp32, [&](auto kernels) -> const detail::PackedWeights& {
+        detail::with_f32_kernel_set(isa_, [&](auto kernels) -> const detail::PackedWeights& {
           return detail::packed_weights(detail::ModelAccess::data(model_), decltype(kernels)::stem_layout);
         }).layers;
     const ModelStats stats = model_stats(model_.layers(), input_size_, input_size_);

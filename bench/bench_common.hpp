@@ -33,6 +33,9 @@ inline constexpr double kDefaultPeakGmacsPerCore = 58.5;
 // issue on the same pipes at the same rate and width as the FMA (so 234 on the Zen4 dev VM). On a CPU whose
 // VNNI throughput differs from its FMA throughput, override with MOBILEONE_PEAK_INT8_GMACS or a flag.
 inline constexpr double kDefaultPeakInt8GmacsPerCore = 4 * kDefaultPeakGmacsPerCore;
+// Peak 16-bit multiply-adds (bf16 vdpbf16ps / BFDOT: 2 per 32-bit lane; fp16 FMLA .8h: twice the lanes): 2 x
+// the fp32 peak by the same assumption; MOBILEONE_PEAK_BF16_GMACS / MOBILEONE_PEAK_FP16_GMACS override it.
+inline constexpr double kDefaultPeakHalfGmacsPerCore = 2 * kDefaultPeakGmacsPerCore;
 
 struct PeakSetting {
   double gmacs_per_core = kDefaultPeakGmacsPerCore;
@@ -41,7 +44,12 @@ struct PeakSetting {
 
 // The environment variable that overrides a precision's default peak.
 inline const char* peak_environment_variable(Precision precision) {
-  return precision == Precision::int8 ? "MOBILEONE_PEAK_INT8_GMACS" : "MOBILEONE_PEAK_GMACS";
+  switch (precision) {
+    case Precision::int8: return "MOBILEONE_PEAK_INT8_GMACS";
+    case Precision::bf16: return "MOBILEONE_PEAK_BF16_GMACS";
+    case Precision::fp16: return "MOBILEONE_PEAK_FP16_GMACS";
+    default: return "MOBILEONE_PEAK_GMACS";
+  }
 }
 
 // The peak of `precision` (fp32 or int8) from its environment variable if set (and a positive number), else
@@ -51,6 +59,10 @@ inline PeakSetting peak_from_environment(Precision precision = Precision::fp32) 
   if (precision == Precision::int8) {
     peak.gmacs_per_core = kDefaultPeakInt8GmacsPerCore;
     peak.source = "default (4 x the fp32 default: VNNI)";
+  }
+  if (precision == Precision::bf16 || precision == Precision::fp16) {
+    peak.gmacs_per_core = kDefaultPeakHalfGmacsPerCore;
+    peak.source = "default (2 x the fp32 default: 16-bit pairs or lanes)";
   }
   const char* variable = peak_environment_variable(precision);
   if (const char* env = std::getenv(variable); env != nullptr && *env != '\0') {
@@ -70,7 +82,16 @@ inline PeakSetting peak_from_environment(Precision precision = Precision::fp32) 
 struct Peaks {
   PeakSetting fp32 = peak_from_environment(Precision::fp32);
   PeakSetting int8 = peak_from_environment(Precision::int8);
-  const PeakSetting& of(Precision precision) const { return precision == Precision::int8 ? int8 : fp32; }
+  PeakSetting bf16 = peak_from_environment(Precision::bf16);
+  PeakSetting fp16 = peak_from_environment(Precision::fp16);
+  const PeakSetting& of(Precision precision) const {
+    switch (precision) {
+      case Precision::int8: return int8;
+      case Precision::bf16: return bf16;
+      case Precision::fp16: return fp16;
+      default: return fp32;
+    }
+  }
 };
 
 // A variant (s0..s4) with the deterministic random weights every benchmark program uses, as blob bytes;

@@ -61,7 +61,7 @@ void bench_depthwise(benchmark::State& state, const DepthwiseShape& s, bool bloc
   const int blocks = blocked ? s.channels / kBlock : 1, c = s.channels / blocks;
   const std::size_t in_block = std::size_t(s.height) * std::size_t(s.width) * std::size_t(c);
   const std::size_t out_block = std::size_t(out_h) * std::size_t(out_w) * std::size_t(c);
-  mobileone::detail::with_kernel_set(isa, mobileone::Precision::fp32, [&](auto kernel_set) {
+  mobileone::detail::with_f32_kernel_set(isa, [&](auto kernel_set) {
     using K = decltype(kernel_set);
     for (auto _ : state) {
       for (int b = 0; b < blocks; ++b) {

@@ -32,11 +32,12 @@ inline double percent_of_peak(std::uint64_t macs, double ms, const PeakSetting& 
 // The whole network's "% of peak" in a time `ms` (its median, or the sum of its layers' medians) when its
 // layers run in different precisions: the time its MACs would take with each at the peak of its own
 // precision (fp32 MACs at the fp32 peak, int8 MACs at the int8 peak) as a share of `ms`. In one precision
-// this is MACs/s against that precision's peak.
+// this is MACs/s against that precision's peak (a bf16 or fp16 network: every layer at its 16-bit peak).
 inline double network_percent_of_peak(const NetworkLatency& n, const Peaks& peaks, double ms) {
   if (!(ms > 0)) return 0.0;
   const double fp32_macs = double(n.macs - n.int8_macs), int8_macs = double(n.int8_macs);
-  const double ideal_ms = (fp32_macs / peaks.fp32.gmacs_per_core + int8_macs / peaks.int8.gmacs_per_core) /
+  const Precision others = n.precision == Precision::int8 ? Precision::fp32 : n.precision;
+  const double ideal_ms = (fp32_macs / peaks.of(others).gmacs_per_core + int8_macs / peaks.int8.gmacs_per_core) /
                           (1e6 * double(n.threads));
   return 100.0 * ideal_ms / ms;
 }

@@ -5,6 +5,7 @@
 //   f32_pwconv1x1_6x64__avx512                rows x output channels of one tile, then the kernel set
 //   f32_pwconv1x1_5x64__avx512                the narrower tiles a balanced split or an out-channel remainder uses
 //   qu8_qc8w_pwconv1x1_6x64__avx512+vnni      int8: uint8 activations x per-channel int8 weights
+//   bf16_pwconv1x1_6x64__avx512+bf16          16-bit: bf16 (or f16) activations and weights (HalfGemmTiles)
 //
 // The int8 prefix follows XNNPACK's grammar of input type, then weight type (its `qs8_qc8w` GEMMs): `qu8` for
 // the uint8 activations (zero point 0 here), `qc8w` for int8 weights with a scale per output channel; neither
@@ -12,10 +13,13 @@
 //
 // Each call is one tile over K = --k input channels (default 128: the tile's weights and rows stay in L1,
 // so this is the microkernel's own throughput, not the memory system's); an int8 tile writes uint8 with the
-// ReLU (the hand-off between int8 layers), without the diagonal term of square layers. Counters: GFLOP/s
-// (fp32) or GOP/s (int8), 2 x MACs per second either way, and %peak: MACs/s against one core's peak of the
-// tile's precision (MOBILEONE_PEAK_GMACS or --peak_gmacs=G; MOBILEONE_PEAK_INT8_GMACS or --peak_int8_gmacs=G,
-// default 4 x the fp32 one: bench_common.hpp). Every tile a comment of a kernel file cites as this ISA's
+// ReLU (the hand-off between int8 layers), without the diagonal term of square layers; a 16-bit tile writes
+// its element type with the ReLU, also without the diagonal. Counters: GFLOP/s (fp32, 16-bit) or GOP/s (int8),
+// 2 x MACs per second either way, and %peak: MACs/s against one core's peak of the tile's precision
+// (MOBILEONE_PEAK_GMACS or --peak_gmacs=G; MOBILEONE_PEAK_INT8_GMACS or --peak_int8_gmacs=G, default 4 x the
+// fp32 one: bench_common.hpp; 16-bit tiles: the fp32 peak times the set's kPointwiseGroup, the multiply-adds
+// per lane of one pair dot product (vdpbf16ps, BFDOT) at the FMA's rate, an assumption as int8's is). Every
+// tile a comment of a kernel file cites as this ISA's
 // choice is here; `--benchmark_filter=__avx2` selects an ISA, `--benchmark_filter=^qu8` the int8 tiles (a
 // filter is a regular expression: `avx512\+vnni` for a name with a `+`).
 #include <benchmark/benchmark.h>
@@ -43,14 +47,20 @@ struct Settings {
   bench::Peaks peaks;
 };
 
-// XNNPACK's prefix for the data types of a kernel (see the top): f32, qu8_qc8w; later f16, bf16.
+// XNNPACK's prefix for the data types of a kernel (see the top): f32, qu8_qc8w, bf16, f16.
 const char* kernel_prefix(mobileone::Precision precision) {
   switch (precision) {
     case mobileone::Precision::fp32: return "f32";
     case mobileone::Precision::int8: return "qu8_qc8w";
+    case mobileone::Precision::bf16: return "bf16";
+    case mobileone::Precision::fp16: return "f16";
     case mobileone::Precision::automatic: break;
   }
   return "?";
+}
+
+constexpr bool is_half(mobileone::Precision precision) {
+  return precision == mobileone::Precision::bf16 || precision == mobileone::Precision::fp16;
 }
 
 std::vector<float> random_values(std::size_t n, std::uint64_t seed) {
@@ -68,9 +78,9 @@ int positive_int(const std::string& flag, const std::string& text) {
   return int(value);
 }
 
-// The register tiles of a kernel set's pointwise GEMM in its precision: GemmTiles (fp32) or QuantGemmTiles
+// The register tiles of a kernel set's pointwise GEMM in its precision: GemmTiles (fp32), QuantGemmTiles
 // (int8; an int8 set also carries its float32 set's GemmTiles, for its float32 layers, which the fp32 row
-// of the same ISA times). void where the set has none (the scalar sets).
+// of the same ISA times) or HalfGemmTiles (bf16, fp16). void where the set has none (the scalar sets).
 template <class Set, class = void>
 struct PointwiseTiles {
   using type = void;
@@ -84,6 +94,10 @@ template <class Set>
 struct PointwiseTiles<Set, std::enable_if_t<Set::precision == mobileone::Precision::int8,
                                             std::void_t<typename Set::Kernels::QuantGemmTiles>>> {
   using type = typename Set::Kernels::QuantGemmTiles;
+};
+template <class Set>
+struct PointwiseTiles<Set, std::enable_if_t<is_half(Set::precision), std::void_t<typename Set::Kernels::HalfGemmTiles>>> {
+  using type = typename Set::Kernels::HalfGemmTiles;
 };
 
 // Operands of one rows x (panels * 16) tile over K, and its arguments. fp32: C = relu(bias + A W).
@@ -128,13 +142,41 @@ struct QuantTile {
   }
 };
 
-template <mobileone::Precision P>
-using TileOperands = std::conditional_t<P == mobileone::Precision::int8, QuantTile, F32Tile>;
+// 16-bit: C = relu(bias + A W) in T, A and W of T, W in the set's packed panels (pack_pointwise_panels in
+// groups of G input channels), float32 bias.
+template <class T, int G>
+struct HalfTile {
+  std::vector<T> a, w, c;
+  std::vector<float> bias;
+  k::HalfGemmTileArgs<T> args;
+  HalfTile(int rows, int panels, int kk) {
+    const int width = panels * k::kPanelWidth;
+    for (float v : random_values(std::size_t(rows) * std::size_t(kk), 1)) a.push_back(k::from_float<T>(v));
+    const std::vector<float> oi = random_values(std::size_t(width) * std::size_t(kk), 2);
+    w.resize(k::pointwise_packed_size(width, kk, G));
+    k::pack_pointwise_panels(oi.data(), width, kk, G, w.data());
+    bias = random_values(std::size_t(width), 3);
+    c.resize(std::size_t(rows) * std::size_t(width));
+    const std::size_t w_panel_stride = k::pointwise_packed_size(k::kPanelWidth, kk, G);
+    args = {a.data(), std::size_t(kk), kk,       w.data(), w_panel_stride, bias.data(), nullptr,
+            nullptr,  c.data(),        std::size_t(width), width, true, w.data()};
+  }
+};
+
+template <class Set, class = void>
+struct TileOperandsOf {
+  using type = std::conditional_t<Set::precision == mobileone::Precision::int8, QuantTile, F32Tile>;
+};
+template <class Set>
+struct TileOperandsOf<Set, std::enable_if_t<is_half(Set::precision)>> {
+  using type = HalfTile<typename Set::Kernels::Element, Set::Kernels::kPointwiseGroup>;
+};
 
 // One rows x (panels * 16) tile of `Tiles` over K, in a loop.
-template <mobileone::Precision P, class Tiles>
+template <class Set, class Tiles>
 void bench_tile(benchmark::State& state, int rows, int panels, const Settings& s) {
-  const TileOperands<P> tile(rows, panels, s.k);
+  constexpr mobileone::Precision P = Set::precision;
+  const typename TileOperandsOf<Set>::type tile(rows, panels, s.k);
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
     Tiles::run(rows, panels, tile.args);
@@ -143,7 +185,9 @@ void bench_tile(benchmark::State& state, int rows, int panels, const Settings& s
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double macs = double(rows) * double(panels * k::kPanelWidth) * double(s.k) * double(state.iterations());
   state.counters[P == mobileone::Precision::int8 ? "GOP/s" : "GFLOP/s"] = 2 * macs / seconds * 1e-9;
-  state.counters["%peak"] = 100 * macs / seconds * 1e-9 / s.peaks.of(P).gmacs_per_core;
+  double peak = s.peaks.of(P).gmacs_per_core;
+  if constexpr (is_half(P)) peak = s.peaks.fp32.gmacs_per_core * Set::Kernels::kPointwiseGroup;
+  state.counters["%peak"] = 100 * macs / seconds * 1e-9 / peak;
 }
 
 std::vector<std::string> setup(int argc, char** argv, Settings& settings) {
@@ -174,7 +218,7 @@ std::vector<std::string> setup(int argc, char** argv, Settings& settings) {
           const std::string name = std::string(kernel_prefix(Set::precision)) + "_pwconv1x1_" + std::to_string(rows) +
                                    "x" + std::to_string(panels * k::kPanelWidth) + "__" + Set::name();
           benchmark::RegisterBenchmark(name.c_str(), [=, &settings](benchmark::State& state) {
-            bench_tile<Set::precision, Tiles>(state, rows, panels, settings);
+            bench_tile<Set, Tiles>(state, rows, panels, settings);
           });
         }
     }

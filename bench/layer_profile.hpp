@@ -49,6 +49,7 @@ struct ProfileSettings {
   Isa isa = Isa::automatic;
   Precision precision = Precision::automatic;  // the blob's: int8 for an int8 blob
   int threads = 1;
+  CorePolicy cores = CorePolicy::big;  // where the threads (and the timing thread) run
   int warmup = 10;
   int iterations = 100;
   bool per_layer = false;
@@ -64,10 +65,12 @@ inline std::vector<Precision> layer_precisions(const Context& context) {
   const auto& model = detail::ModelAccess::data(context.model());
   const bool int8 = context.precision() == Precision::int8;
   const auto& packed = detail::with_kernel_set(context.isa(), context.precision(), [&](auto kernels) -> const detail::PackedWeights& {
-    return detail::packed_weights(model, decltype(kernels)::stem_layout, int8);
+    return detail::packed_weights(model, detail::packing_key<decltype(kernels)>(int8));
   });
+  // A 16-bit context runs every layer in its precision (avgpool and the classifier's sums in float32).
+  const Precision others = int8 ? Precision::fp32 : context.precision();
   std::vector<Precision> precisions;
-  for (const detail::PackedLayer& layer : packed.layers) precisions.push_back(layer.int8 ? Precision::int8 : Precision::fp32);
+  for (const detail::PackedLayer& layer : packed.layers) precisions.push_back(layer.int8 ? Precision::int8 : others);
   return precisions;
 }
 
@@ -90,6 +93,7 @@ inline NetworkLatency measure_network(const Model& model, const std::string& nam
   Options options;
   options.isa = settings.isa;
   options.threads = settings.threads;
+  options.cores = settings.cores;
   options.precision = settings.precision;
   std::vector<Precision> precisions;
   {

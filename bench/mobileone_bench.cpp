@@ -60,6 +60,10 @@ Times a MobileOne network with the paper's protocol: warm-up runs, then many tim
                         fp32 runs an int8 blob on its dequantized weights)
   --size HxW | --size N input size (default: the model's own; 224x224 for --variant)
   --threads N           threads (default 1)
+  --cores NAME          %c: the cores the threads run on, the timing thread too (default big:
+                        those faster than the slowest cluster, e.g. a phone's prime and performance cores;
+                        all cores where they are alike; pinned on Linux and Android; README "Threads and
+                        cores")
   --isa NAME            %s (default: the best this CPU runs; or $MOBILEONE_ISA)
   --iterations N        timed runs (default 100)
   --warmup N            warm-up runs (default 10)
@@ -89,6 +93,7 @@ FILE.tmp, then renamed to FILE).
 
 examples:
   mobileone-bench --variant s0 --per-layer
+  mobileone-bench --variant s0 --threads 4 --cores little
   mobileone-bench --model mobileone_s0.mone --threads 2 --csv s0.csv --json s0.json --svg s0.svg
   mobileone-bench --variant s4 --size 256x320 --iterations 20 --warmup 3
   mobileone-bench --variant s0 --int8 --per-layer --iterations 30 --warmup 5
@@ -135,6 +140,7 @@ Settings parse_arguments(int argc, char** argv) {
       std::string text = kUsage;
       text.replace(text.find("%s"), 2, mobileone::isa_choices());
       text.replace(text.find("%p"), 2, mobileone::precision_choices());
+      text.replace(text.find("%c"), 2, mobileone::core_policy_choices());
       std::cout << text;
       std::exit(0);
     } else if (arg == "--model") {
@@ -153,6 +159,8 @@ Settings parse_arguments(int argc, char** argv) {
       s.width = x == std::string::npos ? s.height : parse_int("--size", v.substr(x + 1), 1);
     } else if (arg == "--threads") {
       s.profile.threads = parse_int(arg, value(), 1);
+    } else if (arg == "--cores") {
+      s.profile.cores = mobileone::parse_core_policy(value());
     } else if (arg == "--isa") {
       s.profile.isa = mobileone::parse_isa(value());
     } else if (arg == "--iterations") {
@@ -195,6 +203,9 @@ std::string thread_text(int threads) { return std::to_string(threads) + (threads
 // least, run in fp32).
 std::string peaks_text(const bench::NetworkLatency& n, const bench::Peaks& peaks) {
   const std::string fp32 = format("%.1f", peaks.fp32.gmacs_per_core);
+  if (n.precision == mobileone::Precision::bf16 || n.precision == mobileone::Precision::fp16)
+    return std::string(mobileone::precision_name(n.precision)) + " " + format("%.1f", peaks.of(n.precision).gmacs_per_core) +
+           " GMAC/s";
   if (n.int8_macs == 0) return "fp32 " + fp32 + " GMAC/s";
   const std::string int8 = format("%.1f", peaks.int8.gmacs_per_core);
   return n.int8_macs == n.macs ? "int8 " + int8 + " GMAC/s" : "int8 " + int8 + " and fp32 " + fp32 + " GMAC/s";

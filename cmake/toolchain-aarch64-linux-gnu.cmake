@@ -30,7 +30,25 @@ else()
   message(WARNING "qemu-aarch64 not found: the AArch64 build works, its tests cannot run (Debian: apt-get install qemu-user)")
 endif()
 
-set(CMAKE_FIND_ROOT_PATH ${MOBILEONE_AARCH64_SYSROOT})
+# The target's JVM for the JNI test (tests/embedding): Debian's arm64 JDK through multiarch
+# (`dpkg --add-architecture arm64; apt-get install openjdk-17-jdk-headless:arm64`, as .ci/run does). Its java
+# runs under plain qemu-aarch64, without -L: multiarch installs the arm64 loader and libraries where an
+# AArch64 Debian has them (/lib/ld-linux-aarch64.so.1, /usr/lib/aarch64-linux-gnu), which is where the
+# JDK's own libraries are found, rather than in the cross toolchain's sysroot.
+file(GLOB MOBILEONE_ARM64_JDKS LIST_DIRECTORIES true /usr/lib/jvm/java-*-openjdk-arm64)
+list(SORT MOBILEONE_ARM64_JDKS COMPARE NATURAL ORDER DESCENDING)
+list(POP_FRONT MOBILEONE_ARM64_JDKS MOBILEONE_ARM64_JDK)
+set(MOBILEONE_TARGET_JAVA_HOME "${MOBILEONE_ARM64_JDK}" CACHE PATH "JDK of the target (its headers and java), for the JNI test")
+if(MOBILEONE_QEMU_AARCH64 AND EXISTS "${MOBILEONE_TARGET_JAVA_HOME}/bin/java")
+  set(MOBILEONE_TARGET_JAVA ${MOBILEONE_QEMU_AARCH64} ${MOBILEONE_TARGET_JAVA_HOME}/bin/java)
+endif()
+
+# Target libraries from Debian's multiarch packages (libjpeg62-turbo-dev:arm64 for the tools, as .ci/run
+# installs it) are in /usr/lib/aarch64-linux-gnu, outside the sysroot. As a second root it is searched as is
+# and nothing else is added (CMake does not re-root a path already inside a root; other host paths become
+# <root>/usr/lib..., which do not exist). At run time qemu -L finds them too: a path missing under the
+# prefix falls back to the host's, and the target's loader searches /usr/lib/aarch64-linux-gnu.
+set(CMAKE_FIND_ROOT_PATH ${MOBILEONE_AARCH64_SYSROOT} /usr/lib/${MOBILEONE_AARCH64_TRIPLE})
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)  # host tools (python3, git)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)   # never link a host library
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)   # header-only deps in the host's /usr/include

@@ -1,12 +1,16 @@
-// Decodes an image file (JPEG, PNG, BMP, PGM/PPM, TGA, GIF) with stb_image into RGB8 pixels
-// that a mobileone::ImageView can point at. Shared by the command-line tools and the tests; the engine
-// itself never decodes files. stb_image's implementation is compiled once, in stb_image_impl.cpp.
+// Decodes an image file into RGB8 pixels that a mobileone::ImageView can point at, as PIL's
+// Image.open(f).convert('RGB') does: JPEG with libjpeg-turbo, as PIL decodes it (jpeg_decoder.hpp); PNG,
+// BMP, PGM/PPM, TGA and GIF with stb_image, whose conversions to RGB match PIL's (palette, grey, grey+alpha
+// and RGBA with the alpha dropped) except for a 16-bit grey PNG (scaled to 8 bits here; PIL clips it to
+// white). Shared by the command-line tools and the tests; the engine itself never decodes files.
+// stb_image's implementation is compiled once, in stb_image_impl.cpp.
 #pragma once
 
 #include <algorithm>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,45 +20,12 @@
 
 #include <mobileone/image.hpp>
 
+#include "jpeg_decoder.hpp"
 #include "stb_image.h"
 
 namespace mobileone::examples {
 
 namespace detail {
-
-// stb_image 2.27 (Debian's libstb-dev) writes past its 256-entry Huffman arrays when a JPEG DHT segment
-// declares a table of more than 256 codes (found by fuzz_image; upstream fixed it in 2.28 with the same
-// bound). Every DHT segment stb parses follows the bytes FF C4 in the file, whatever route its marker
-// reader takes to them, so each such place is parsed here exactly as stb would (bytes past the end read
-// as 0, as stb reads them) and any table stb would accept with more than 256 codes is refused first.
-// Returns why the file is refused, or nullptr.
-inline const char* unsafe_jpeg_huffman_tables(const unsigned char* bytes, std::size_t size) {
-  // stb takes a file for JPEG when it starts with SOI: one or more FF fill bytes, then D8 (no other format
-  // it tries first can start so). Anything else never reaches its JPEG parser.
-  std::size_t soi = 0;
-  while (soi < size && bytes[soi] == 0xFF) ++soi;
-  if (soi == 0 || soi >= size || bytes[soi] != 0xD8) return nullptr;
-  auto at = [&](std::size_t i) -> unsigned { return i < size ? bytes[i] : 0u; };
-  int candidates = 0;
-  for (std::size_t i = soi + 1; i + 1 < size; ++i) {
-    if (bytes[i] != 0xFF || bytes[i + 1] != 0xC4) continue;
-    // A real file has a few DHT segments; thousands of FF C4 pairs bound the work (each costs <= 64 KB).
-    if (++candidates > 1024) return "corrupt JPEG: more than 1024 Huffman table markers";
-    std::size_t pos = i + 2;
-    long remaining = long(at(pos) << 8 | at(pos + 1)) - 2;
-    pos += 2;
-    while (remaining > 0 && pos < size) {
-      const unsigned q = at(pos++);
-      if ((q >> 4) > 1 || (q & 15) > 3) break;  // stb refuses the segment here
-      unsigned codes = 0;
-      for (int length = 0; length < 16; ++length) codes += at(pos++);
-      if (codes > 256) return "corrupt JPEG: a Huffman table with more than 256 codes";
-      pos += codes;
-      remaining -= 17 + long(codes);
-    }
-  }
-  return nullptr;
-}
 
 // stb_image 2.27 reads a 16-bit PGM/PPM (maxval > 255) into a buffer sized for 8 bits when it converts
 // its channels (a heap overflow, found by fuzz_image), parses the header's numbers into an int without
@@ -106,8 +77,8 @@ inline const char* unsafe_png_chunks(const unsigned char* bytes, std::size_t siz
 
 }  // namespace detail
 
-// Pixels an encoded file may announce per byte of itself. stb_image allocates (and for most formats
-// fills) the whole raster a header announces, however little data follows: a 35-byte GIF claiming
+// Pixels an encoded file may announce per byte of itself. The decoders allocate (and stb_image for most
+// formats fills) the whole raster a header announces, however little data follows: a 35-byte GIF claiming
 // 16384x16384 took 3 GB and 4 s, a 54-byte BMP 790 MB. Real images compress far less than this bound
 // (a single-colour PNG or GIF reaches ~10^3-10^4 pixels per byte); files of a few KB may still
 // announce up to kSmallFilePixels.
@@ -116,8 +87,8 @@ inline constexpr std::int64_t kSmallFilePixels = std::int64_t(1) << 22;
 
 class ImageFile {
  public:
-  // Throws mobileone::Error with the file name and stb's reason when the file cannot be decoded. The file
-  // is read whole and decoded from memory, so the header that was checked is the one that is decoded.
+  // Throws mobileone::Error with the file name and the decoder's reason when the file cannot be decoded. The
+  // file is read whole and decoded from memory, so the header that was checked is the one that is decoded.
   static ImageFile load(const std::string& path, std::int64_t max_pixels = kMaxImagePixels) {
     std::error_code ignored;  // a directory opens as a stream on Linux and reports a size past 2 GiB
     if (std::filesystem::is_directory(path, ignored)) throw Error(path + ": is a directory, not an image file");
@@ -133,19 +104,19 @@ class ImageFile {
   }
 
   // The same from an encoded file held in memory (an app asset, a network payload): the size is checked
-  // from the header before stb_image allocates the pixels. `what` names the source in errors.
+  // from the header before the pixels are allocated. `what` names the source in errors.
   static ImageFile decode(const void* data, std::size_t size, const std::string& what = "image",
                           std::int64_t max_pixels = kMaxImagePixels) {
     if (data == nullptr || size == 0) throw Error(what + ": cannot decode image (empty)");
     if (size > std::size_t(INT_MAX)) throw Error(what + ": encoded image larger than 2 GiB");
     const auto* bytes = static_cast<const stbi_uc*>(data);
-    for (const char* reason : {detail::unsafe_jpeg_huffman_tables(bytes, size), detail::unsafe_pnm(bytes, size),
-                               detail::unsafe_png_chunks(bytes, size)})
+    max_pixels = std::min(max_pixels, std::max(kSmallFilePixels, kMaxPixelsPerEncodedByte * std::int64_t(size)));
+    if (detail::is_jpeg(bytes, size)) return decode_jpeg(bytes, size, what, max_pixels);
+    for (const char* reason : {detail::unsafe_pnm(bytes, size), detail::unsafe_png_chunks(bytes, size)})
       if (reason) throw Error(what + ": cannot decode image (" + reason + ")");
     int width = 0, height = 0, channels_in_file = 0;
     if (!stbi_info_from_memory(bytes, int(size), &width, &height, &channels_in_file))
       throw Error(what + ": cannot decode image (" + failure_reason() + ")");
-    max_pixels = std::min(max_pixels, std::max(kSmallFilePixels, kMaxPixelsPerEncodedByte * std::int64_t(size)));
     check_size(what, width, height, max_pixels);
     return adopt(what, stbi_load_from_memory(bytes, int(size), &width, &height, &channels_in_file, 3), width, height,
                  max_pixels);
@@ -161,12 +132,31 @@ class ImageFile {
                   " is out of range (at most " + std::to_string(std::min(max_pixels, kMaxImagePixels)) +
                   " pixels for this file, " + std::to_string(kMaxImageSide) + " per side)");
   }
+  // The header (width, height, components) is read and checked before the pixels are allocated.
+  static ImageFile decode_jpeg(const unsigned char* bytes, std::size_t size, const std::string& what,
+                               std::int64_t max_pixels) {
+    detail::JpegDecoder jpeg;
+    if (const char* reason = jpeg.read_header(bytes, size))
+      throw Error(what + ": cannot decode image (" + reason + ")");
+    check_size(what, jpeg.width(), jpeg.height(), max_pixels);
+    ImageFile image;
+    const std::size_t bytes_needed = std::size_t(jpeg.width()) * std::size_t(jpeg.height()) * 3;
+    image.pixels_.reset(static_cast<unsigned char*>(std::malloc(bytes_needed)));
+    if (!image.pixels_)
+      throw Error(what + ": cannot decode image (out of memory for " + std::to_string(jpeg.width()) + "x" +
+                  std::to_string(jpeg.height()) + " pixels)");
+    if (const char* reason = jpeg.decode_rgb(image.pixels_.get()))
+      throw Error(what + ": cannot decode image (" + reason + ")");
+    image.width_ = jpeg.width();
+    image.height_ = jpeg.height();
+    return image;
+  }
   // Takes ownership of stb's pixels, re-checking the decoded size (the header stbi_info read and the one
   // stbi_load decoded can differ: a file replaced in between, formats whose info is only a guess).
   static ImageFile adopt(const std::string& what, stbi_uc* pixels, int width, int height, std::int64_t max_pixels) {
     if (pixels == nullptr) throw Error(what + ": cannot decode image (" + failure_reason() + ")");
     ImageFile image;
-    image.pixels_.reset(pixels);
+    image.pixels_ = Pixels(pixels, &stbi_image_free);
     check_size(what, width, height, max_pixels);
     image.width_ = width;
     image.height_ = height;
@@ -176,10 +166,8 @@ class ImageFile {
     const char* reason = stbi_failure_reason();
     return reason != nullptr && *reason != '\0' ? reason : "corrupt or unsupported file, no reason given";
   }
-  struct StbFree {
-    void operator()(stbi_uc* p) const { stbi_image_free(p); }
-  };
-  std::unique_ptr<stbi_uc, StbFree> pixels_;
+  using Pixels = std::unique_ptr<unsigned char, void (*)(void*)>;  // freed by the decoder that allocated them
+  Pixels pixels_{nullptr, &std::free};
   int width_ = 0, height_ = 0;
 };
 

@@ -1,8 +1,9 @@
 // mobileone-classify: classify image files (or a raw tensor) with a .mone model.
 //
-//   mobileone-classify --model MODEL.mone IMAGE... [--top K] [--json] [--threads N] [--repeat N] [--isa ISA]
-//                      [--precision P]
+//   mobileone-classify --model MODEL.mone IMAGE... [--top K] [--json] [--threads N] [--cores C] [--repeat N]
+//                      [--isa ISA] [--precision P] [--rotate DEG] [--mirror]
 //   mobileone-classify --model MODEL.mone --tensor FILE.f32 --shape 1,3,H,W [--logits-out FILE.f32] ...
+//   mobileone-classify --model MODEL.mone --verify [--json] [--isa ISA] [--precision P] [--threads N]
 //
 // Run with --help for every option. Latency follows the paper's protocol: with --repeat N > 1, one warm-up
 // run, then N timed runs of the network on the already preprocessed input; the median and the minimum are
@@ -36,8 +37,11 @@ struct Arguments {
   int threads = 0;
   int repeat = 1;
   bool json = false;
+  bool verify = false;
+  mobileone::Orientation orientation;  // --rotate, --mirror: image files are frames to turn upright
   mobileone::Isa isa = mobileone::Isa::automatic;
   mobileone::Precision precision = mobileone::Precision::automatic;
+  mobileone::CorePolicy cores = mobileone::CorePolicy::big;
 };
 
 // Ceiling of --top, --repeat and the --shape dimensions (a typo's guard: the engine refuses larger shapes anyway).
@@ -45,6 +49,7 @@ constexpr int kMaxCount = 1000000;
 
 constexpr const char* kUsage = R"(usage: mobileone-classify --model MODEL.mone IMAGE... [options]
        mobileone-classify --model MODEL.mone --tensor FILE.f32 --shape 1,C,H,W [--logits-out FILE.f32] [options]
+       mobileone-classify --model MODEL.mone --verify [options]
 
 Classifies image files (JPEG, PNG, BMP, PGM/PPM, TGA, GIF) with a converted MobileOne model, preprocessed
 as the model's reference pipeline does (resize the shorter side, center crop, normalize). A file that cannot
@@ -56,16 +61,29 @@ be classified is reported on stderr and skipped; the exit status is then 1.
                       "isa", "precision", "kernels", "threads", "top" [{"index", "label", "prob"}...],
                       "latency_ms" {"median", "min", "runs"}; an input that failed gets {"input", "error"}
                       instead (default: text)
-  --threads N         0 (automatic: hardware threads, at most 4) or 1..%THREADS% (default 0)
+  --threads N         0 (automatic: one per core of --cores, at most 4) or 1..%THREADS% (default 0)
+  --cores C           %CORES%: the cores the threads run on (default big: those faster than the
+                      slowest cluster, the prime and performance cores of a phone; all cores where they
+                      are alike; pinned on Linux and Android where the OS allows)
   --repeat N          timed runs per input, 1..%MAX% (default 1: one run, no warm-up; N > 1: one warm-up
                       run, then the median and the minimum of N runs)
   --isa NAME          %ISA% (default auto: $MOBILEONE_ISA if set, else the best
                       this CPU runs)
   --precision P       %PRECISION% (default auto: int8 for an int8 blob from mobileone-quantize,
-                      else fp32; fp32 runs an int8 blob's int8 layers on their dequantized weights)
+                      else fp32; fp32 runs an int8 blob's int8 layers on their dequantized weights;
+                      bf16 (AVX512-BF16, ARM FEAT_BF16) and fp16 (ARM FEAT_FP16) run any blob in
+                      16-bit floats, an error where the CPU lacks them)
   --tensor FILE       classify a raw little-endian float32 NCHW tensor instead (no preprocessing)
   --shape 1,C,H,W     the tensor's shape (batch 1; required with --tensor)
   --logits-out FILE   also write the logits as raw float32 (one input only; default: not written)
+  --rotate DEG        image files are camera frames to turn upright first: rotate each clockwise by DEG,
+                      0, 90, 180 or 270 (Android's rotationDegrees; default 0)
+  --mirror            then flip the upright image left to right (a front camera's preview)
+  --verify            the golden self-check instead of classifying (default: classify): run the model's
+                      built-in input (format version 3) on the chosen ISA, precision and threads, print
+                      each stage's worst relative error against the converter's float64 outputs; exit
+                      status 1 if a stage is past the precision's tolerance (naming the first) or the
+                      model has no golden data
   --help              this text
 
 Examples:
@@ -73,7 +91,9 @@ Examples:
   mobileone-classify --model mobileone_s0.mone photos/*.jpg --top 1 --json > results.jsonl
   mobileone-classify --model mobileone_s0.mone chelsea.png --repeat 20 --threads 1 --isa avx2
   mobileone-classify --model mobileone_s0_int8.mone chelsea.png --precision int8
+  mobileone-classify --model mobileone_s0.mone sensor_frame.png --rotate 90
   mobileone-classify --model mobileone_s0.mone --tensor input.f32 --shape 1,3,224,224 --logits-out logits.f32
+  mobileone-classify --model mobileone_s0_int8.mone --verify --isa scalar
 )";
 
 std::string usage() {
@@ -85,6 +105,7 @@ std::string usage() {
   fill("%THREADS%", std::to_string(mobileone::kMaxThreads));
   fill("%ISA%", mobileone::isa_choices());
   fill("%PRECISION%", mobileone::precision_choices());
+  fill("%CORES%", mobileone::core_policy_choices());
   return text;
 }
 
@@ -118,11 +139,16 @@ Arguments parse_arguments(int argc, char** argv) {
                             "0 (automatic) or 1.." + std::to_string(mobileone::kMaxThreads));
     else if (arg == "--repeat") a.repeat = parse_int(arg, value(), 1);
     else if (arg == "--json") a.json = true;
+    else if (arg == "--rotate")
+      a.orientation.rotation = parse_int(arg, value(), 0, 270, "0, 90, 180 or 270");
+    else if (arg == "--mirror") a.orientation.mirror = true;
+    else if (arg == "--verify") a.verify = true;
     else if (arg == "--tensor") a.tensor = value();
     else if (arg == "--shape") a.shape = value();
     else if (arg == "--logits-out") a.logits_out = value();
     else if (arg == "--isa") a.isa = mobileone::parse_isa(value());
     else if (arg == "--precision") a.precision = mobileone::parse_precision(value());
+    else if (arg == "--cores") a.cores = mobileone::parse_core_policy(value());
     else if (arg == "-h" || arg == "--help") {
       std::cout << usage();
       std::exit(0);
@@ -130,10 +156,16 @@ Arguments parse_arguments(int argc, char** argv) {
     else a.images.push_back(arg);
   }
   if (a.model.empty()) throw mobileone::Error("--model is required (see --help)");
-  if (a.tensor.empty() && a.images.empty())
-    throw mobileone::Error("give image files, or --tensor with --shape");
+  if (a.verify && (!a.tensor.empty() || !a.images.empty() || !a.logits_out.empty() || a.repeat != 1))
+    throw mobileone::Error("--verify runs the model's own input: give no image, --tensor, --logits-out or --repeat");
+  if (a.tensor.empty() && a.images.empty() && !a.verify)
+    throw mobileone::Error("give image files, or --tensor with --shape, or --verify");
   if (!a.tensor.empty() && a.shape.empty()) throw mobileone::Error("--tensor needs --shape 1,3,H,W");
   if (a.tensor.empty() && !a.shape.empty()) throw mobileone::Error("--shape is only meaningful with --tensor");
+  if (a.orientation.rotation % 90 != 0)
+    throw mobileone::Error("--rotate expects 0, 90, 180 or 270, got '" + std::to_string(a.orientation.rotation) + "'");
+  if (!a.tensor.empty() && (a.orientation.rotation != 0 || a.orientation.mirror))
+    throw mobileone::Error("--rotate and --mirror apply to image files, not to --tensor");
   if (!a.tensor.empty() && !a.images.empty()) throw mobileone::Error("give either image files or --tensor, not both");
   if (!a.logits_out.empty() && a.images.size() > 1) throw mobileone::Error("--logits-out takes a single input");
   return a;
@@ -229,11 +261,57 @@ void report(const std::string& input, const mobileone::Context& context, int top
   }
 }
 
+// --verify: one line per stage (or one JSON object); a failure or missing golden data throws, naming the
+// first diverging stage.
+int run_verify(const Arguments& args, const mobileone::Context& context) {
+  const mobileone::Verification v = mobileone::verify(context);
+  if (!v.available)
+    throw mobileone::Error(args.model + ": no golden data (format version " +
+                           std::to_string(mobileone::detail::ModelAccess::data(context.model()).blob.format_version) +
+                           "): --verify is unavailable; convert the checkpoint again with weights/convert.py");
+  const mobileone::StageVerification* first = v.first_divergence();
+  char number[96];
+  if (args.json) {
+    std::string line = "{\"model\": " + json_string(context.model().name()) + ", \"file\": " + json_string(args.model) +
+                       ", \"isa\": " + json_string(mobileone::isa_name(v.isa)) +
+                       ", \"precision\": " + json_string(mobileone::precision_name(v.precision)) +
+                       ", \"kernels\": " + json_string(v.kernel_set) + ", \"threads\": " +
+                       std::to_string(context.threads()) + ", \"golden_input\": [" + std::to_string(v.height) + ", " +
+                       std::to_string(v.width) + "], \"passed\": " + (first ? "false" : "true") +
+                       ", \"first_divergence\": " + (first ? json_string(first->name) : "null") + ", \"stages\": [";
+    for (std::size_t i = 0; i < v.stages.size(); ++i) {
+      std::snprintf(number, sizeof number, "\"relative_error\": %.6g, \"tolerance\": %.6g", v.stages[i].relative_error,
+                    v.stages[i].tolerance);
+      line += std::string(i ? ", " : "") + "{\"stage\": " + json_string(v.stages[i].name) + ", " + number +
+              ", \"passed\": " + (v.stages[i].passed() ? "true" : "false") + "}";
+    }
+    std::cout << line << "]}\n";
+  } else {
+    std::cout << args.model << ": " << context.model().name() << ", " << v.kernel_set << ", "
+              << mobileone::precision_name(v.precision) << ", golden self-check on its " << v.height << "x" << v.width
+              << " input\n";
+    for (const mobileone::StageVerification& s : v.stages) {
+      std::snprintf(number, sizeof number, "  %-8s worst relative error %.3g (tolerance %.3g)  %s\n", s.name.c_str(),
+                    s.relative_error, s.tolerance, s.passed() ? "ok" : "DIVERGES");
+      std::cout << number;
+    }
+    if (!first) std::cout << "passed: every stage within the " << mobileone::precision_name(v.precision) << " tolerance\n";
+  }
+  std::cout.flush();
+  if (first) {
+    std::snprintf(number, sizeof number, "relative error %.3g > %s tolerance %.3g", first->relative_error,
+                  mobileone::precision_name(v.precision), first->tolerance);
+    throw mobileone::Error(args.model + ": self-check failed on " + v.kernel_set + ": " + first->name +
+                           " is the first stage that diverges (" + number + ")");
+  }
+  return 0;
+}
+
 // Classifies one image file; throws mobileone::Error naming the file when it cannot be classified.
 void classify_image(const Arguments& args, const std::string& path, mobileone::Context& context) {
   const auto image = mobileone::examples::ImageFile::load(path);
   try {
-    context.set_input(image.view());
+    context.set_input(image.view(), args.orientation);
   } catch (const mobileone::Error& e) {  // the engine's message names neither the file nor its size
     throw mobileone::Error(path + " (" + std::to_string(image.view().width) + "x" +
                            std::to_string(image.view().height) + " pixels): " + e.what());
@@ -254,7 +332,9 @@ int run(int argc, char** argv) {
   options.threads = args.threads;
   options.isa = args.isa;
   options.precision = args.precision;
+  options.cores = args.cores;
   mobileone::Context context(model, options);
+  if (args.verify) return run_verify(args, context);
   if (args.top > model.num_classes())
     std::cerr << "mobileone-classify: note: --top " << args.top << " is more than the model's " << model.num_classes()
               << " classes; showing " << model.num_classes() << "\n";

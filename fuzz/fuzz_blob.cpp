@@ -1,13 +1,14 @@
 // fuzz_blob: arbitrary bytes as a .mone model. Loading must either succeed or throw mobileone::Error;
 // a model that loads must run: one inference on a tiny input with one thread, on the scalar kernels and on
 // the best kernels of this CPU (an int8 blob also in fp32, on its dequantized weights), then every result
-// accessor. Anything else (a sanitizer report, another
+// accessor and the golden self-check of a version-3 blob. Anything else (a sanitizer report, another
 // exception type, an abort, a huge allocation, a hang) is a bug.
 //
 // The blob's CRC-32 would stop almost every mutation at the checksum check, so the harness first rewrites
 // file_size and the checksum to match the bytes (except for inputs whose size is 1 mod 16, which keep
 // exercising the size and checksum checks themselves). The tiny input's size comes from the header's
-// reserved word (bytes 156..159), which the reader ignores, so the fuzzer can vary it freely.
+// bytes 156..158: versions 1 and 2 ignore them (reserved), so the fuzzer can vary it freely; in version 3
+// they are the golden data's first tensor, and the size follows it.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -45,6 +46,12 @@ void exercise(const Model& model, Isa isa, int height, int width, const std::vec
   touch(context.probabilities().data(), context.probabilities().size());
   for (const Prediction& p : context.top_k(5)) g_sink = p.probability + float(p.label.size());
   for (int stage = 0; stage <= model.num_stages(); ++stage) touch(context.feature_map(stage));
+  // Golden data the reader accepted runs at its own input size (bounded by the file's bytes).
+  const Verification v = verify(context);
+  if (v.available) {
+    if (v.stages.size() != std::size_t(model.num_stages()) + 2) __builtin_trap();
+    for (const StageVerification& s : v.stages) g_sink = float(s.relative_error) + float(s.passed());
+  }
   // The same context again at another size (re-plans the workspace), then with the built-in
   // preprocessing when the model's own input size is small enough to stay cheap.
   context.run(input.data(), 3, width, height);

@@ -49,6 +49,24 @@ void check(mobileone_status status) {
   if (mobileone_status_name(status) == nullptr) __builtin_trap();
 }
 
+// The golden self-check: a size query, then a table of exactly that many rows (unsupported without golden
+// data).
+void verify(const mobileone_context* context) {
+  size_t count = 0;
+  int32_t passed = -1;
+  mobileone_status status = mobileone_context_verify(context, nullptr, 0, &count, &passed);
+  check(status);
+  if (status == MOBILEONE_ERROR_UNSUPPORTED) return;
+  if (status != MOBILEONE_ERROR_BUFFER_TOO_SMALL || count < 3) __builtin_trap();
+  std::vector<mobileone_verify_stage> rows(count);
+  status = mobileone_context_verify(context, rows.data(), rows.size(), &count, &passed);
+  check(status);
+  if (status != MOBILEONE_OK) return;
+  if (count != rows.size() || (passed != 0 && passed != 1)) __builtin_trap();
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (rows[i].stage != int32_t(i) || (rows[i].passed != 0 && rows[i].passed != 1)) __builtin_trap();
+}
+
 void query_results(mobileone_context* context, const mobileone_model* model, Control& control) {
   const int32_t k = control.pick({3, 1, 1000, 0, -1});
   std::vector<mobileone_prediction> top(std::size_t(k > 0 ? k : 0));
@@ -196,6 +214,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       run_image(context, model, control);
       run_image(context, model, control);  // a second frame: reuse, or a re-plan for another region
     }
+    verify(context);
     mobileone_context_destroy(context);
   }
   mobileone_model_destroy(model);

@@ -1,9 +1,10 @@
 // fuzz_image: arbitrary bytes as an image file, decoded exactly as the command-line tool decodes files
-// (examples/image_file.hpp: stb_image with the engine's size limits checked from the header before the
-// pixels are allocated), then preprocessed to a small target in every pixel format, row stride and
-// tensor layout. Decoding must either succeed or throw mobileone::Error.
+// (examples/image_file.hpp: JPEG with libjpeg-turbo, the rest with stb_image, with the engine's size
+// limits checked from the header before the pixels are allocated), then preprocessed to a small target in
+// every pixel format, row stride and tensor layout. Decoding must either succeed or throw mobileone::Error.
+// libjpeg-turbo itself is Debian's prebuilt library, not instrumented (fuzz/CMakeLists.txt).
 //
-// The pixel limit is lowered to 2^22 (4 Mpixel) here: stb_image allocates and fills the whole raster
+// The pixel limit is lowered to 2^22 (4 Mpixel) here: the decoders allocate and fill the whole raster
 // a header announces even when the file holds no data for it, so every header near the production limit
 // (2^28) would cost seconds and starve the search. The production limit's worst case is measured
 // separately (fuzz/README.md).

@@ -1,7 +1,8 @@
 // Writes the seeds of fuzz_blob and fuzz_capi: tiny valid models covering every layer kind (stem,
-// depthwise with stride 1 and 2, pointwise, squeeze-excite on both, pool, linear), 2-7 KB each, and int8
-// versions of two of them (format version 2: int8 and int32 tensors, uint8 hand-offs); fuzz_capi's
-// seeds put 32 control bytes (see fuzz_capi.cpp) before a blob, one per pixel format.
+// depthwise with stride 1 and 2, pointwise, squeeze-excite on both, pool, linear), 2-7 KB each, int8
+// versions of two of them (format version 2: int8 and int32 tensors, uint8 hand-offs), and golden
+// self-check data (format version 3) on the float and the int8 two-stage model; fuzz_capi's seeds put 32
+// control bytes (see fuzz_capi.cpp) before a blob, one per pixel format.
 //
 //   fuzz_make_blob_seeds fuzz/corpus
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "support/blob_writer.hpp"
+#include "support/golden_blob.hpp"
 #include "support/int8_blob.hpp"
 
 int main(int argc, char** argv) {
@@ -39,6 +41,11 @@ int main(int argc, char** argv) {
     write(root + "/fuzz_blob/" + seed.file, blob);
     if (seed.arch.name != "one_stage")
       write(root + "/fuzz_blob/int8_" + seed.file, mobileone::int8_blob_from(blob, 1, seed.input_size));
+    if (seed.arch.name == "two_stages") {  // a 9x7 golden input: odd sizes down to the last stage's 3x2
+      write(root + "/fuzz_blob/golden_" + seed.file, mobileone::with_golden(blob, 9, 7));
+      write(root + "/fuzz_blob/golden_int8_" + seed.file,
+            mobileone::with_golden(mobileone::int8_blob_from(blob, 1, seed.input_size), 9, 7));
+    }
   }
 
   // fuzz_capi: control bytes chosen to pass every argument check (fuzz_capi.cpp's pick() lists), one seed

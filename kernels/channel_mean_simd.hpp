@@ -4,7 +4,8 @@
 //
 // Each lane sums its channel over pixels in order, as the reference does, then divides by the count: the
 // same operations as the scalar reference, so the same result. Tuning::kMeanVectors vectors of channels go
-// at once, enough independent add chains to cover the add latency on the ISA's pipes.
+// at once, enough independent add chains to cover the add latency on the ISA's pipes. The input is float or a
+// 16-bit T (Vec's loads of T convert); the sums are float32 either way.
 
 #if !defined(MOBILEONE_SIMD_NS) || !defined(MOBILEONE_SIMD_TARGET)
 #error "include kernels/registry.hpp, not this file"
@@ -16,15 +17,15 @@
 
 namespace mobileone::kernels::MOBILEONE_SIMD_NS {
 
-template <int NV, bool Tail>
-MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void channel_mean_block(const ChannelMeanArgs& a, int c, int n) {
+template <int NV, bool Tail, class T>
+MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void channel_mean_block(const ChannelMeanArgsOf<T>& a, int c, int n) {
   using V = typename Vec::type;
   constexpr int W = Vec::kWidth;
   const std::size_t channels = std::size_t(a.channels);
   V sum[NV];
 #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) sum[v] = Vec::zero();
-  const float* in = a.input + c;
+  const T* in = a.input + c;
   for (std::size_t p = 0; p < a.pixels; ++p, in += channels)
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) sum[v] = Vec::add(sum[v], Tail ? Vec::load_partial(in, n) : Vec::load(in + v * W));
@@ -40,7 +41,8 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void channel_mean_block(const Channe
 }
 
 // Channels [channel_begin, channel_end).
-MOBILEONE_SIMD_TARGET inline void channel_mean(const ChannelMeanArgs& a, int channel_begin, int channel_end) {
+template <class T>
+MOBILEONE_SIMD_TARGET void channel_mean(const ChannelMeanArgsOf<T>& a, int channel_begin, int channel_end) {
   constexpr int W = Vec::kWidth, NV = Tuning::kMeanVectors;
   int c = channel_begin;
   for (; c + NV * W <= channel_end; c += NV * W) channel_mean_block<NV, false>(a, c, NV * W);

@@ -10,6 +10,8 @@
 // whose window crosses the left or right border (at most one per side) skip the missing column, the
 // interior runs without any bounds test. Each output is bias, then FMAs in the reference's order
 // (kernel row, kernel column, input channel), then ReLU.
+// The output is float, or a 16-bit T for the fp16 and bf16 kernel sets (isa_neon_half.hpp): the same float32
+// arithmetic, rounded once at the store (half_neon.hpp).
 #pragma once
 
 #if defined(__aarch64__)
@@ -20,21 +22,24 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <type_traits>
 
+#include "half_neon.hpp"
 #include "kernel_args.hpp"
+#include "mca_region.hpp"
 
 namespace mobileone::kernels::neon {
 
 namespace conv_detail {
 
-template <int S, int KY0, int KY1>
-void row(const Conv3x3Args& a, int oy) {
+template <int S, int KY0, int KY1, class T>
+void row(const Conv3x3ArgsOf<T>& a, int oy) {
   const std::size_t cin = std::size_t(a.in_channels), cout = std::size_t(a.out_channels);
   const std::size_t W = std::size_t(a.in_width), OW = std::size_t(a.out_width);
   const long iy0 = long(oy) * S - 1;
   const float* rows[3] = {a.input + std::size_t(iy0 + (KY0 <= 0 ? 0 : 1)) * W * cin, a.input + std::size_t(iy0 + 1) * W * cin,
                           a.input + std::size_t(iy0 + (KY1 >= 3 ? 2 : 1)) * W * cin};
-  float* out_row = a.output + std::size_t(oy) * OW * cout;
+  T* out_row = a.output + std::size_t(oy) * OW * cout;
   const std::size_t int_end = W >= 2 ? std::min<std::size_t>(OW, (W - 2) / S + 1) : 1;
   const float32x4_t floor = vdupq_n_f32(a.relu ? 0.f : -std::numeric_limits<float>::infinity());
   // Input columns [kx0, kx1) of output pixel ox's window exist.
@@ -65,11 +70,11 @@ void row(const Conv3x3Args& a, int oy) {
             c3 = vfmaq_n_f32(c3, vld1q_f32(w + 12), v);
           }
         }
-      float* o = out_row + ox * cout + co;
-      vst1q_f32(o, vmaxq_f32(c0, floor));
-      vst1q_f32(o + 4, vmaxq_f32(c1, floor));
-      vst1q_f32(o + 8, vmaxq_f32(c2, floor));
-      vst1q_f32(o + 12, vmaxq_f32(c3, floor));
+      T* o = out_row + ox * cout + co;
+      store4(o, vmaxq_f32(c0, floor));
+      store4(o + 4, vmaxq_f32(c1, floor));
+      store4(o + 8, vmaxq_f32(c2, floor));
+      store4(o + 12, vmaxq_f32(c3, floor));
     };
 
     pixel(0);
@@ -81,6 +86,8 @@ void row(const Conv3x3Args& a, int oy) {
         for (int kx = 0; kx < 3; ++kx) {
           const float* x = rows[ky] + (ox * S - 1 + std::size_t(kx)) * cin;
           const float* w = wco + std::size_t(ky * 3 + kx) * cin * cout;
+          // The input-channel loop of interior rows is an llvm-mca region (mca_region.hpp).
+          if constexpr (S == 2 && KY0 == 0 && KY1 == 3 && std::is_same_v<T, float>) MOBILEONE_MCA_BEGIN("conv3x3_s2");
           for (std::size_t ci = 0; ci < cin; ++ci, w += cout) {
             const float32x4_t w0 = vld1q_f32(w), w1 = vld1q_f32(w + 4), w2 = vld1q_f32(w + 8), w3 = vld1q_f32(w + 12);
             const float v0 = x[ci], v1 = x[S * cin + ci], v2 = x[2 * S * cin + ci], v3 = x[3 * S * cin + ci];
@@ -101,13 +108,14 @@ void row(const Conv3x3Args& a, int oy) {
             c32 = vfmaq_n_f32(c32, w2, v3);
             c33 = vfmaq_n_f32(c33, w3, v3);
           }
+          if constexpr (S == 2 && KY0 == 0 && KY1 == 3 && std::is_same_v<T, float>) MOBILEONE_MCA_END("conv3x3_s2");
         }
-      float* o = out_row + ox * cout + co;
+      T* o = out_row + ox * cout + co;
 #define MOBILEONE_CONV_STORE(n)                                 \
-  vst1q_f32(o + n * cout, vmaxq_f32(c##n##0, floor));           \
-  vst1q_f32(o + n * cout + 4, vmaxq_f32(c##n##1, floor));       \
-  vst1q_f32(o + n * cout + 8, vmaxq_f32(c##n##2, floor));       \
-  vst1q_f32(o + n * cout + 12, vmaxq_f32(c##n##3, floor));
+  store4(o + n * cout, vmaxq_f32(c##n##0, floor));              \
+  store4(o + n * cout + 4, vmaxq_f32(c##n##1, floor));          \
+  store4(o + n * cout + 8, vmaxq_f32(c##n##2, floor));          \
+  store4(o + n * cout + 12, vmaxq_f32(c##n##3, floor));
       MOBILEONE_CONV_STORE(0) MOBILEONE_CONV_STORE(1) MOBILEONE_CONV_STORE(2) MOBILEONE_CONV_STORE(3)
 #undef MOBILEONE_CONV_STORE
     }
@@ -126,7 +134,7 @@ void row(const Conv3x3Args& a, int oy) {
           const float* w = a.weights + std::size_t(ky * 3 + kx) * cin * cout + co;
           for (std::size_t ci = 0; ci < cin; ++ci) acc = vfmaq_n_f32(acc, vld1q_f32(w + ci * cout), x[ci]);
         }
-      vst1q_f32(out_row + ox * cout + co, vmaxq_f32(acc, floor));
+      store4(out_row + ox * cout + co, vmaxq_f32(acc, floor));
     }
   }
 
@@ -141,14 +149,14 @@ void row(const Conv3x3Args& a, int oy) {
           const float* w = a.weights + std::size_t(ky * 3 + kx) * cin * cout + co;
           for (std::size_t ci = 0; ci < cin; ++ci) acc = std::fma(x[ci], w[ci * cout], acc);
         }
-      out_row[ox * cout + co] = a.relu ? std::max(acc, 0.f) : acc;
+      out_row[ox * cout + co] = from_float<T>(a.relu ? std::max(acc, 0.f) : acc);
     }
 }
 
 }  // namespace conv_detail
 
-template <int Stride>
-void conv3x3(const Conv3x3Args& a, int row_begin, int row_end) {
+template <int Stride, class T>
+void conv3x3(const Conv3x3ArgsOf<T>& a, int row_begin, int row_end) {
   static_assert(Stride == 1 || Stride == 2);
   for (int oy = row_begin; oy < row_end; ++oy) {
     const int iy0 = oy * Stride - 1;

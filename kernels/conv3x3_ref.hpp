@@ -8,8 +8,8 @@
 
 namespace mobileone::kernels::ref {
 
-template <int Stride>
-void conv3x3(const Conv3x3Args& a, int row_begin, int row_end) {
+template <int Stride, class T>
+void conv3x3(const Conv3x3ArgsOf<T>& a, int row_begin, int row_end) {
   const std::size_t cout = std::size_t(a.out_channels), cin = std::size_t(a.in_channels);
   convolve_rows<Stride>(a.in_height, a.in_width, a.out_width, cout, a.output, a.bias, a.relu, row_begin, row_end,
                         [&](float* out, std::size_t pixel, std::size_t tap) {

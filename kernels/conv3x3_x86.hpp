@@ -9,6 +9,7 @@
 // the microkernel walks them without any copy. Pixels whose window crosses the border (first column, last
 // column for odd widths, first row, last row for odd heights) get their window copied with zeros for the
 // padding into a small stack buffer first; a zero contributes exactly nothing to the sum.
+// The output is float, or a 16-bit T (kernel_args.hpp: the arithmetic stays float32, rounded at the store).
 
 #if !defined(MOBILEONE_SIMD_NS) || !defined(MOBILEONE_SIMD_TARGET)
 #error "include conv3x3_avx2.hpp or conv3x3_avx512.hpp, not this file"
@@ -25,8 +26,8 @@ namespace mobileone::kernels::MOBILEONE_SIMD_NS {
 inline constexpr std::size_t kConvWindowFloats = 8192;  // 32 KB of gathered border windows
 inline constexpr int kConvEdgeChunk = 32;                // border pixels gathered per GEMM call at most
 
-template <int S>
-MOBILEONE_SIMD_TARGET void conv3x3(const Conv3x3Args& a, int row_begin, int row_end) {
+template <int S, class T>
+MOBILEONE_SIMD_TARGET void conv3x3(const Conv3x3ArgsOf<T>& a, int row_begin, int row_end) {
   const int cin = a.in_channels, cout = a.out_channels, k = 9 * cin;
   const std::size_t panels = pointwise_panel_count(cout), kk = std::size_t(k);
   // Border pixels per gather: as many windows as the buffer holds (the stem's 27 floats: 32 at a time).
@@ -35,15 +36,15 @@ MOBILEONE_SIMD_TARGET void conv3x3(const Conv3x3Args& a, int row_begin, int row_
   alignas(64) float window[kConvWindowFloats];
   const std::size_t c_in = std::size_t(cin), c_out = std::size_t(cout), in_w = std::size_t(a.in_width);
   // Interior pixels: A rows straight from the input.
-  GemmProblem direct{nullptr, S * c_in, in_w * c_in, 3, 3 * cin, a.weights, a.bias, nullptr, c_out, cout, a.relu};
+  GemmProblemOf<T> direct{nullptr, S * c_in, in_w * c_in, 3, 3 * cin, a.weights, a.bias, nullptr, c_out, cout, a.relu};
   // Border pixels: A rows from `window`.
-  GemmProblem gathered{window, kk, 0, 1, k, a.weights, a.bias, nullptr, c_out, cout, a.relu};
+  GemmProblemOf<T> gathered{window, kk, 0, 1, k, a.weights, a.bias, nullptr, c_out, cout, a.relu};
   // Columns [1, right) have their whole window inside the image horizontally.
   const int right = a.in_width >= 2 ? std::min(a.out_width, (a.in_width - 2) / S + 1) : 0;
 
   for (int oy = row_begin; oy < row_end; ++oy) {
     const int iy0 = oy * S - 1;
-    float* out_row = a.output + std::size_t(oy) * std::size_t(a.out_width) * c_out;
+    T* out_row = a.output + std::size_t(oy) * std::size_t(a.out_width) * c_out;
     // Gathers windows of columns [x0, x1) (at most kConvEdgeChunk) and runs the GEMM on them.
     const auto border = [&](int x0, int x1) {
       for (int ox = x0; ox < x1; ++ox) {

@@ -9,6 +9,8 @@
 // and last column) by template arguments, so the interior runs without per-pixel branches and the
 // padding is skipped exactly, not multiplied by zeros. Every output is bias + taps in row-major order
 // (one FMA chain), so results do not depend on how rows are split between threads.
+// Activations are float or a 16-bit T (DepthwiseArgsOf<T>): Vec's loads and stores of T convert, the taps,
+// bias and FMAs stay float32.
 
 #if !defined(MOBILEONE_SIMD_NS) || !defined(MOBILEONE_SIMD_TARGET)
 #error "include kernels/registry.hpp, not this file"
@@ -25,11 +27,10 @@ namespace mobileone::kernels::MOBILEONE_SIMD_NS {
 // N pixels at a time: each input vector loaded serves every output of the group whose window holds it
 // (stride 1: 3(N+2) loads for 9N FMAs instead of 9N). Each output still gets bias + taps in row-major
 // order, so the grouping does not change any result.
-template <int S, int NV, int R, int KX0, int KX1, bool Tail, int N>
-MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dw_pixels(const float* const* rows,
-                                                           const typename Vec::type (*taps)[3][NV],
-                                                           const typename Vec::type* bias, std::size_t channels,
-                                                           float* out, int ox, int n, bool relu) {
+template <int S, int NV, int R, int KX0, int KX1, bool Tail, int N, class T>
+MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dw_pixels(const T* const* rows, const typename Vec::type (*taps)[3][NV],
+                                                           const typename Vec::type* bias, std::size_t channels, T* out,
+                                                           int ox, int n, bool relu) {
   using V = typename Vec::type;
   constexpr int W = Vec::kWidth;
   constexpr int kCols = S * (N - 1) + KX1;          // input columns the group reads, from ix0
@@ -43,7 +44,7 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dw_pixels(const float* const* r
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 24
     for (int col = KX0; col < kCols; ++col) {
-      const float* in = rows[r] + (ix0 + std::size_t(col)) * channels;
+      const T* in = rows[r] + (ix0 + std::size_t(col)) * channels;
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
         const V x = Tail ? Vec::load_partial(in, n) : Vec::load(in + v * W);
@@ -56,7 +57,7 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dw_pixels(const float* const* r
     }
 #pragma GCC unroll 8
   for (int p = 0; p < N; ++p) {
-    float* o = out + std::size_t(ox + p) * channels;
+    T* o = out + std::size_t(ox + p) * channels;
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       if (relu) acc[p][v] = Vec::relu(acc[p][v]);
@@ -68,11 +69,11 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dw_pixels(const float* const* r
   }
 }
 
-template <int S, int NV, int N, int R, int KX0, int KX1, bool Tail>
-MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dw_row_span(const float* const* rows,
+template <int S, int NV, int N, int R, int KX0, int KX1, bool Tail, class T>
+MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dw_row_span(const T* const* rows,
                                                              const typename Vec::type (*taps)[3][NV],
                                                              const typename Vec::type* bias, std::size_t channels,
-                                                             float* out, int x_begin, int x_end, int n, bool relu) {
+                                                             T* out, int x_begin, int x_end, int n, bool relu) {
   int ox = x_begin;
   for (; ox + N <= x_end; ox += N) dw_pixels<S, NV, R, KX0, KX1, Tail, N>(rows, taps, bias, channels, out, ox, n, relu);
   for (; ox < x_end; ++ox) dw_pixels<S, NV, R, KX0, KX1, Tail, 1>(rows, taps, bias, channels, out, ox, n, relu);
@@ -80,9 +81,9 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dw_row_span(const float* const*
 
 // One output row, channels [c, c + NV*W) (or the tail of n channels), R valid kernel rows starting at
 // kernel row ky0 whose input rows are `rows`.
-template <int S, int NV, int N, int R, bool Tail>
-MOBILEONE_SIMD_TARGET void dw_row(const DepthwiseArgs& a, const float* const* rows, int ky0, int c, int n,
-                                  float* out_row) {
+template <int S, int NV, int N, int R, bool Tail, class T>
+MOBILEONE_SIMD_TARGET void dw_row(const DepthwiseArgsOf<T>& a, const T* const* rows, int ky0, int c, int n,
+                                  T* out_row) {
   using V = typename Vec::type;
   constexpr int W = Vec::kWidth;
   const std::size_t channels = std::size_t(a.channels);
@@ -98,9 +99,9 @@ MOBILEONE_SIMD_TARGET void dw_row(const DepthwiseArgs& a, const float* const* ro
         const float* w = a.weights + std::size_t((ky0 + r) * 3 + kx) * channels + std::size_t(c + v * W);
         taps[r][kx][v] = Tail ? Vec::load_partial(w, n) : Vec::load(w);
       }
-  const float* in_rows[R];
+  const T* in_rows[R];
   for (int r = 0; r < R; ++r) in_rows[r] = rows[r] + c;
-  float* out = out_row + c;
+  T* out = out_row + c;
   const int out_w = a.out_width, in_w = a.in_width;
   // The first column whose window reaches past the right edge (ox * S + 1 >= in_w); 0 if the image is 1
   // wide, and then ox = 0 is the only column and touches both edges.
@@ -114,9 +115,9 @@ MOBILEONE_SIMD_TARGET void dw_row(const DepthwiseArgs& a, const float* const* ro
   dw_row_span<S, NV, N, R, 0, 2, Tail>(in_rows, taps, bias, channels, out, right, out_w, n, a.relu);
 }
 
-template <int S, int NV, int N, bool Tail>
-MOBILEONE_SIMD_TARGET void dw_row_rows(const DepthwiseArgs& a, const float* const* rows, int valid_rows, int ky0, int c,
-                                       int n, float* out_row) {
+template <int S, int NV, int N, bool Tail, class T>
+MOBILEONE_SIMD_TARGET void dw_row_rows(const DepthwiseArgsOf<T>& a, const T* const* rows, int valid_rows, int ky0, int c,
+                                       int n, T* out_row) {
   switch (valid_rows) {
     case 3:
       return dw_row<S, NV, N, 3, Tail>(a, rows, ky0, c, n, out_row);
@@ -129,17 +130,17 @@ MOBILEONE_SIMD_TARGET void dw_row_rows(const DepthwiseArgs& a, const float* cons
 
 // Output rows [row_begin, row_end), channels in blocks of NV vectors (N pixels per step), then single
 // vectors, then a masked tail.
-template <int S, int NV, int N>
-MOBILEONE_SIMD_TARGET void dw_rows(const DepthwiseArgs& a, int row_begin, int row_end) {
+template <int S, int NV, int N, class T>
+MOBILEONE_SIMD_TARGET void dw_rows(const DepthwiseArgsOf<T>& a, int row_begin, int row_end) {
   constexpr int W = Vec::kWidth;
   const std::size_t channels = std::size_t(a.channels), in_row = std::size_t(a.in_width) * channels;
   for (int oy = row_begin; oy < row_end; ++oy) {
     const int iy0 = oy * S - 1;
     const int ky0 = iy0 < 0 ? 1 : 0, ky1 = iy0 + 2 >= a.in_height ? a.in_height - iy0 : 3;
-    const float* rows[3];
+    const T* rows[3];
     for (int ky = ky0; ky < ky1; ++ky) rows[ky - ky0] = a.input + std::size_t(iy0 + ky) * in_row;
     const int valid = ky1 - ky0;
-    float* out_row = a.output + std::size_t(oy) * std::size_t(a.out_width) * channels;
+    T* out_row = a.output + std::size_t(oy) * std::size_t(a.out_width) * channels;
     int c = 0;
     for (; c + NV * W <= a.channels; c += NV * W) dw_row_rows<S, NV, N, false>(a, rows, valid, ky0, c, NV * W, out_row);
     for (; c + W <= a.channels; c += W) dw_row_rows<S, 1, N, false>(a, rows, valid, ky0, c, W, out_row);
@@ -147,16 +148,16 @@ MOBILEONE_SIMD_TARGET void dw_rows(const DepthwiseArgs& a, int row_begin, int ro
   }
 }
 
-// Output rows [row_begin, row_end). When a pixel is a multiple of 2 KB (channels % 512 == 0), the pixels
+// Output rows [row_begin, row_end). When a pixel is a multiple of 2 KB (512 float channels), the pixels
 // of a channel block fall into the same two L1 sets, and more channel vectors per pass (one pixel per
 // step) measured up to 1.8x faster where the ISA has the registers for it (kAliasVectors > 0).
-template <int S>
-MOBILEONE_SIMD_TARGET void dwconv3x3(const DepthwiseArgs& a, int row_begin, int row_end) {
-  using T = typename Tuning::DepthwiseTiling;
-  constexpr int N = S == 1 ? T::kPixelsStride1 : T::kPixelsStride2;
-  if (T::kAliasVectors > 0 && a.channels % 512 == 0)
-    return dw_rows<S, (T::kAliasVectors > 0 ? T::kAliasVectors : 1), 1>(a, row_begin, row_end);
-  dw_rows<S, T::kVectors, N>(a, row_begin, row_end);
+template <int S, class T>
+MOBILEONE_SIMD_TARGET void dwconv3x3(const DepthwiseArgsOf<T>& a, int row_begin, int row_end) {
+  using Tiling = typename Tuning::DepthwiseTiling;
+  constexpr int N = S == 1 ? Tiling::kPixelsStride1 : Tiling::kPixelsStride2;
+  if (Tiling::kAliasVectors > 0 && std::size_t(a.channels) * sizeof(T) % 2048 == 0)
+    return dw_rows<S, (Tiling::kAliasVectors > 0 ? Tiling::kAliasVectors : 1), 1>(a, row_begin, row_end);
+  dw_rows<S, Tiling::kVectors, N>(a, row_begin, row_end);
 }
 
 }  // namespace mobileone::kernels::MOBILEONE_SIMD_NS

@@ -1,8 +1,9 @@
-// The one blocking driver of the register-tiled GEMMs (the pointwise 1x1 convolution on every SIMD ISA, fp32
-// and int8, and the x86 stem): C[rows][out] = relu(bias + A[rows][K] * W[K][out]), W packed as 16-wide
+// The one blocking driver of the register-tiled GEMMs (the pointwise 1x1 convolution on every SIMD ISA, fp32,
+// int8 and 16-bit, and the x86 stem): C[rows][out] = relu(bias + A[rows][K] * W[K][out]), W packed as 16-wide
 // panels (pack.hpp). Each ISA supplies only its microkernels (behind the one tile signature per element
-// type: GemmTileArgs, QuantGemmTileArgs) and the constants of its `GemmTiles` / `QuantGemmTiles` (rows and
-// panels per tile, K chunk, block budget); this file decides the order, the same for both (gemm_detail::sweep).
+// type: GemmTileArgs, QuantGemmTileArgs, HalfGemmTileArgs<T>) and the constants of its `GemmTiles` /
+// `QuantGemmTiles` / `HalfGemmTiles` (rows and panels per tile, K chunk, block budget); this file decides the
+// order, the same for all (gemm_detail::sweep).
 //
 // Blocking (GotoBLAS order):
 //   for pixel blocks of about kBlockBytes of A per K chunk (at least kMinBlockRows rows), balanced
@@ -20,13 +21,16 @@
 // increasing order starting from its bias, ReLU after the last chunk: results do not depend on the
 // blocking, the tiles or the task split.
 // int8 runs the same blocking with K in one pass (int32 sums are exact in any order, but have no place in
-// a uint8 C) and the budgets counted in bytes of uint8 A and int8 W.
+// a uint8 C) and the budgets counted in bytes of uint8 A and int8 W; so do the 16-bit sets (float32 sums have
+// no place in a 16-bit C either), budgets in bytes of T. The float32 tiles also store C as a 16-bit T (the
+// stem of a 16-bit set: float32 input, weights and sums, rounded once at the store), without K chunks.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernel_args.hpp"
 #include "pack.hpp"
@@ -35,8 +39,10 @@ namespace mobileone::kernels {
 
 // What one microkernel call computes: rows x (panels * 16) of C over one K chunk. Row r of A is
 // a + r * a_row_stride, made of `segments` runs of `seg_len` floats a_seg_stride apart (the stem's 3x3
-// window is three runs of 3 * in_channels floats; a 1x1 convolution, one run).
-struct GemmTileArgs {
+// window is three runs of 3 * in_channels floats; a 1x1 convolution, one run). C holds float, or a 16-bit
+// T for the stem of a 16-bit set (then init is always the bias: K is never chunked).
+template <class C>
+struct GemmTileArgsOf {
   const float* a;
   std::size_t a_row_stride, a_seg_stride;
   int segments, seg_len;
@@ -44,12 +50,13 @@ struct GemmTileArgs {
   std::size_t w_panel_stride;
   const float* init;  // the accumulators' start: the padded bias (init_stride 0) or C's partial sums
   std::size_t init_stride;
-  float* c;
+  C* c;
   std::size_t c_row_stride;
   int n_valid;  // columns of the tile that exist (tiles without partial stores always get 16 per panel)
   bool relu;
   const float* prefetch;  // a K x 16 panel to prefetch a line per step of K (ISAs may ignore it)
 };
+using GemmTileArgs = GemmTileArgsOf<float>;
 
 // What one int8 microkernel call computes (QuantPointwiseArgs' arithmetic): rows x (panels * 16) outputs over
 // all of K. int8 never splits K: the int32 sums would have to go through C. Row r of A is
@@ -76,18 +83,45 @@ struct QuantGemmTileArgs {
   const std::int8_t* prefetch;  // a panel to prefetch a line per group of K (ISAs may ignore it)
 };
 
+// What one 16-bit microkernel call computes (PointwiseArgsOf<T>'s arithmetic): rows x (panels * 16) outputs
+// over all of K, never split (float32 sums have no place in a 16-bit C). Row r of A is a + r * a_row_stride,
+// k elements; the weights are the set's panels [ceil(k/G)][16][G] (G = its kPointwiseGroup; tiles must not
+// read A past k: the element after a row may be anything, NaN included, and 0 * NaN is NaN). Per-channel
+// arrays and w point at the tile's first panel; panels follow w_panel_stride elements apart.
+template <class T>
+struct HalfGemmTileArgs {
+  const T* a;
+  std::size_t a_row_stride;
+  int k;
+  const T* w;
+  std::size_t w_panel_stride;
+  const float* bias;
+  // nullptr if none, else acc[r][j] += diagonal[j] * a_diagonal[r * a_row_stride + j] after the K loop, in
+  // float32: a_diagonal is row 0's input at the tile's first output channel (square layers only; like C,
+  // only its columns [0, n_valid) exist).
+  const float* diagonal;
+  const T* a_diagonal;
+  T* c;  // row 0's output at the tile's first channel
+  std::size_t c_row_stride;
+  int n_valid;  // columns of the tile that exist (tiles without partial stores always get 16 per panel)
+  bool relu;
+  const T* prefetch;  // a panel to prefetch a line per 64 bytes of its K (ISAs may ignore it)
+};
+
 // The whole product; rows are counted from g.a and g.c.
-struct GemmProblem {
+template <class C>
+struct GemmProblemOf {
   const float* a;
   std::size_t a_row_stride, a_seg_stride;
   int segments, seg_len;
   const float* weights;  // panels [ceil(out/16)][K][16]
   const float* bias;     // [ceil(out/16) * 16]
-  float* c;
+  C* c;
   std::size_t c_row_stride;
   int out_channels;
   bool relu;
 };
+using GemmProblem = GemmProblemOf<float>;
 
 namespace gemm_detail {
 
@@ -137,9 +171,10 @@ void sweep(std::size_t rows, std::size_t k, std::size_t chunk, std::size_t elem_
 }  // namespace gemm_detail
 
 // Rows [0, rows) x panels [panel_begin, panel_end) of C. Tiles: the ISA's GemmTiles (see the top).
-template <class Tiles>
-void gemm_blocked(const GemmProblem& g, std::size_t rows, std::size_t panel_begin, std::size_t panel_end) {
+template <class Tiles, class C>
+void gemm_blocked(const GemmProblemOf<C>& g, std::size_t rows, std::size_t panel_begin, std::size_t panel_end) {
   constexpr int MR = Tiles::kRows;
+  static_assert(std::is_same_v<C, float> || Tiles::kChunk == 0, "a K chunk's partial sums go through C: float C only");
   if (rows == 0 || panel_begin >= panel_end) return;
   const std::size_t k = std::size_t(g.segments) * std::size_t(g.seg_len);
   const std::size_t w_panel_stride = k * kPanelWidth;
@@ -152,32 +187,37 @@ void gemm_blocked(const GemmProblem& g, std::size_t rows, std::size_t panel_begi
       chunk = ((k + chunks - 1) / chunks + 3) / 4 * 4;
     }
   }
-  alignas(64) float scratch[Tiles::kPartialPanels ? 1 : MR * kPanelWidth];  // the tail panel, without partial stores
+  alignas(64) C scratch[Tiles::kPartialPanels ? 1 : MR * kPanelWidth];  // the tail panel, without partial stores
   const auto tile = [&](std::size_t r0, int n, std::size_t panel, std::size_t np, std::size_t k0, std::size_t kc,
                         std::size_t prefetch_panel) {
     const bool first = k0 == 0, last = k0 + kc >= k;
-    float* c = g.c + r0 * g.c_row_stride + panel * kPanelWidth;
-    GemmTileArgs t{g.a + r0 * g.a_row_stride + k0,
-                   g.a_row_stride,
-                   g.a_seg_stride,
-                   chunk == k ? g.segments : 1,
-                   chunk == k ? g.seg_len : int(kc),
-                   g.weights + panel * w_panel_stride + k0 * kPanelWidth,
-                   w_panel_stride,
-                   first ? g.bias + panel * kPanelWidth : c,
-                   first ? 0 : g.c_row_stride,
-                   c,
-                   g.c_row_stride,
-                   g.out_channels - int(panel) * kPanelWidth,
-                   last && g.relu,
-                   g.weights + prefetch_panel * w_panel_stride + k0 * kPanelWidth};
+    C* c = g.c + r0 * g.c_row_stride + panel * kPanelWidth;
+    const float* init = g.bias + panel * kPanelWidth;
+    if constexpr (std::is_same_v<C, float>) init = first ? init : c;  // else K is never chunked
+    GemmTileArgsOf<C> t{g.a + r0 * g.a_row_stride + k0,
+                        g.a_row_stride,
+                        g.a_seg_stride,
+                        chunk == k ? g.segments : 1,
+                        chunk == k ? g.seg_len : int(kc),
+                        g.weights + panel * w_panel_stride + k0 * kPanelWidth,
+                        w_panel_stride,
+                        init,
+                        first ? 0 : g.c_row_stride,
+                        c,
+                        g.c_row_stride,
+                        g.out_channels - int(panel) * kPanelWidth,
+                        last && g.relu,
+                        g.weights + prefetch_panel * w_panel_stride + k0 * kPanelWidth};
     if (Tiles::kPartialPanels || t.n_valid >= kPanelWidth) return Tiles::run(n, int(np), t);
     // The out-channel tail panel of tiles that store whole panels: through a 16-wide scratch tile.
-    const std::size_t cols = std::size_t(t.n_valid) * sizeof(float);
-    if (!first)
-      for (int r = 0; r < n; ++r) std::memcpy(scratch + r * kPanelWidth, c + std::size_t(r) * g.c_row_stride, cols);
-    t.init = first ? t.init : scratch;
-    t.init_stride = first ? 0 : kPanelWidth;
+    const std::size_t cols = std::size_t(t.n_valid) * sizeof(C);
+    if constexpr (std::is_same_v<C, float>) {
+      if (!first) {
+        for (int r = 0; r < n; ++r) std::memcpy(scratch + r * kPanelWidth, c + std::size_t(r) * g.c_row_stride, cols);
+        t.init = scratch;
+        t.init_stride = kPanelWidth;
+      }
+    }
     t.c = scratch;
     t.c_row_stride = kPanelWidth;
     Tiles::run(n, 1, t);
@@ -243,6 +283,48 @@ void quant_pointwise_gemm(const QuantPointwiseArgs& a, std::size_t pixel_begin, 
   };
   // One K pass: chunk = K; a byte per element of A and of W.
   gemm_detail::sweep<Tiles>(pixel_end - pixel_begin, cin, cin, sizeof(std::uint8_t), panel_begin, panel_end, tile);
+}
+
+// The 16-bit pointwise 1x1 convolution on these tiles (a HalfGemmTiles: GemmTiles' constants but kChunk, plus
+// kGroup, the panels' group of input channels; run() taking HalfGemmTileArgs<T>): pixels [pixel_begin,
+// pixel_end) x panels [panel_begin, panel_end).
+template <class Tiles, class T>
+void half_pointwise_gemm(const PointwiseArgsOf<T>& a, std::size_t pixel_begin, std::size_t pixel_end,
+                         std::size_t panel_begin, std::size_t panel_end) {
+  constexpr int MR = Tiles::kRows;
+  if (pixel_begin >= pixel_end || panel_begin >= panel_end) return;
+  const std::size_t cin = std::size_t(a.in_channels), cout = std::size_t(a.out_channels);
+  const std::size_t w_panel_stride = pointwise_packed_size(kPanelWidth, a.in_channels, Tiles::kGroup);
+  const T* const in = a.input + pixel_begin * cin;
+  T* const out = a.output + pixel_begin * cout;
+  alignas(64) T scratch[Tiles::kPartialPanels ? 1 : MR * kPanelWidth];  // the tail panel, without partial stores
+  const auto tile = [&](std::size_t r0, int n, std::size_t panel, std::size_t np, std::size_t, std::size_t,
+                        std::size_t prefetch_panel) {
+    const std::size_t c0 = panel * kPanelWidth;
+    T* const c = out + r0 * cout + c0;
+    HalfGemmTileArgs<T> t{in + r0 * cin,
+                          cin,
+                          a.in_channels,
+                          a.weights + panel * w_panel_stride,
+                          w_panel_stride,
+                          a.bias + c0,
+                          a.diagonal ? a.diagonal + c0 : nullptr,
+                          in + r0 * cin + c0,
+                          c,
+                          cout,
+                          a.out_channels - int(c0),
+                          a.relu,
+                          a.weights + prefetch_panel * w_panel_stride};
+    if (Tiles::kPartialPanels || t.n_valid >= kPanelWidth) return Tiles::run(n, int(np), t);
+    // The out-channel tail panel of tiles that store whole panels: through a 16-wide scratch tile.
+    t.c = scratch;
+    t.c_row_stride = kPanelWidth;
+    Tiles::run(n, 1, t);
+    for (int r = 0; r < n; ++r)
+      std::memcpy(c + std::size_t(r) * cout, scratch + r * kPanelWidth, std::size_t(t.n_valid) * sizeof(T));
+  };
+  // One K pass: chunk = K; sizeof(T) bytes per element of A and of W.
+  gemm_detail::sweep<Tiles>(pixel_end - pixel_begin, cin, cin, sizeof(T), panel_begin, panel_end, tile);
 }
 
 }  // namespace mobileone::kernels

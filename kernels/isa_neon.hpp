@@ -33,4 +33,25 @@ struct Tuning {
 #define MOBILEONE_SIMD_TARGET MOBILEONE_TARGET_NEON
 #include "simd_instantiate.hpp"
 
+namespace mobileone::kernels::neon_in_order {
+
+// The NEON kernel set of in-order cores (Cortex-A53, A55, A510, A520; dispatch.hpp picks it from MIDR):
+// the same kernels, with the depthwise schedule that suits an in-order pipeline (dwconv3x3_neon.hpp
+// CoreKind). Results are bitwise those of kernels::neon (each output is the same FMA chain).
+//
+// Why not the pointwise tile too: a Cortex-A55 cannot dual-issue a 128-bit load with an FMLA (ncnn's
+// measured rules; XNNPACK's cortex_a55 GEMMs load 64 bits at a time, LDR D + LDR X + INS, for that
+// reason), which by those rules costs the tile about a third of its peak; but LLVM 19's Cortex-A55 model
+// issues Q-form FMLA at 2 per cycle and charges the split loads' extra instructions, and rated such a
+// tile at 143 cycles per iteration against 79. Where the model and the rules disagree the tile stays
+// shared (bench/README.md "NEON throughput by model").
+struct F32Kernels : neon::F32Kernels {
+  template <int Stride>
+  static void dwconv3x3(const DepthwiseArgs& a, int row_begin, int row_end) {
+    neon::dwconv3x3<Stride, neon::CoreKind::in_order>(a, row_begin, row_end);
+  }
+};
+
+}  // namespace mobileone::kernels::neon_in_order
+
 #endif  // __aarch64__

@@ -7,47 +7,72 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "half.hpp"
+
 namespace mobileone::kernels {
+
+// Activations are of the kernel set's element type T: float, or a 16-bit float (half.hpp) for the bf16 and
+// fp16 kernel sets, which keep float32 where it costs little and guards accuracy: bias, depthwise and stem
+// weights, the squeeze-excite gate, channel means, the logits. Each family's argument struct is a template
+// on T; the float32 names (Conv3x3Args, ...) are its float instances.
 
 // Output channels per packed 1x1 weight panel: one AVX-512 vector, two AVX2 vectors, four NEON vectors.
 inline constexpr int kPanelWidth = 16;
 
 inline constexpr int conv_output_size(int input, int stride) { return (input - 1) / stride + 1; }  // 3x3, pad 1
 
-// Dense 3x3 convolution, padding 1 (the stem). Rows [row_begin, row_end) of the output.
-struct Conv3x3Args {
+// Dense 3x3 convolution, padding 1 (the stem). Rows [row_begin, row_end) of the output. Its input is the
+// preprocessed image (float32 whatever T) and its arithmetic float32; the output is rounded to T.
+template <class T>
+struct Conv3x3ArgsOf {
   const float* input;  // [in_height][in_width][in_channels]
   int in_height, in_width, in_channels;
-  float* output;  // [out_height][out_width][out_channels]
+  T* output;  // [out_height][out_width][out_channels]
   int out_height, out_width, out_channels;
-  const float* weights;  // [3][3][in_channels][out_channels]
+  const float* weights;  // [3][3][in_channels][out_channels] or panels (pack.hpp, StemLayout)
   const float* bias;     // [out_channels]
   bool relu;
 };
+using Conv3x3Args = Conv3x3ArgsOf<float>;
 
-// Depthwise 3x3 convolution, padding 1. Rows [row_begin, row_end) of the output.
-struct DepthwiseArgs {
-  const float* input;  // [in_height][in_width][channels]
+// Depthwise 3x3 convolution, padding 1. Rows [row_begin, row_end) of the output. Float32 weights and
+// arithmetic for every T (memory-bound: 16-bit activations are the saving, float32 FMAs cost nothing).
+template <class T>
+struct DepthwiseArgsOf {
+  const T* input;  // [in_height][in_width][channels]
   int in_height, in_width, channels;
-  float* output;  // [out_height][out_width][channels]
+  T* output;  // [out_height][out_width][channels]
   int out_height, out_width;
   const float* weights;  // [3][3][channels]
   const float* bias;     // [channels]
   bool relu;
 };
+using DepthwiseArgs = DepthwiseArgsOf<float>;
 
 // Pointwise 1x1 convolution as GEMM. Pixels [pixel_begin, pixel_end) x panels [panel_begin, panel_end).
 // Every output is one FMA chain over input channels in increasing order, whatever the tiling, so results
 // do not depend on how work is split between threads.
-struct PointwiseArgs {
-  const float* input;  // [pixels][in_channels]
-  float* output;       // [pixels][out_channels]
+// 16-bit kernel sets take weights of T, packed in groups of G = the kernel set's kPointwiseGroup input
+// channels (2 for the pair dot products vdpbf16ps and BFDOT, 1 for fp16 FMAs), and say in their own files
+// whether they accumulate in float32 or in T. Their packings keep a square layer's diagonal apart in float32
+// (`diagonal`; zero in the panels): it holds the folded identity branch (Sec. 3.3), ~1 against weights of
+// ~0.01-0.1, and its rounding to bf16 is a systematic per-channel error that does not average out over
+// pixels: measured on the real S0 (scalar bf16, apple tensor), max logit error 2.3e-2 with it rounded, 1.5e-2
+// with it exact. The kernels add diagonal[c] * input[p][c] after the K loop, in float32.
+template <class T>
+struct PointwiseArgsOf {
+  const T* input;  // [pixels][in_channels]
+  T* output;       // [pixels][out_channels]
   std::size_t pixels;
   int in_channels, out_channels;
-  const float* weights;  // panels [ceil(out/16)][in_channels][16], zero padded
-  const float* bias;     // [ceil(out/16) * 16], zero padded
+  // Panels [ceil(out/16)][ceil(in/G)][16][G]: for panel p, group g, lane l, element e: W[16p + l][Gg + e],
+  // zero outside the tensor (pack_pointwise_panels; float32: G = 1).
+  const T* weights;
+  const float* bias;  // [ceil(out/16) * 16], zero padded
   bool relu;
+  const float* diagonal = nullptr;  // [ceil(out/16) * 16] (in_channels == out_channels), or none; float32 sets: none
 };
+using PointwiseArgs = PointwiseArgsOf<float>;
 
 // ---- int8 (weights/FORMAT.md, version 2) ----
 // Activations feeding an int8 layer are uint8 with zero point 0 (every such input follows a ReLU):
@@ -108,12 +133,15 @@ struct QuantizeArgs {
 };
 
 // Mean over pixels of channels [channel_begin, channel_end): global average pool and SE's squeeze.
-struct ChannelMeanArgs {
-  const float* input;  // [pixels][channels]
+// Sums in float32 for every T.
+template <class T>
+struct ChannelMeanArgsOf {
+  const T* input;  // [pixels][channels]
   std::size_t pixels;
   int channels;
   float* output;  // [channels]
 };
+using ChannelMeanArgs = ChannelMeanArgsOf<float>;
 
 // Squeeze-excite gate from the channel means: sigmoid(We relu(Wr mean + br) + be).
 struct SeGateArgs {
@@ -127,23 +155,29 @@ struct SeGateArgs {
   float* gate;                  // [channels]
 };
 
-// data[p][c] *= gate[c], then optional ReLU, for pixels [pixel_begin, pixel_end).
-struct ScaleChannelsArgs {
-  float* data;  // [pixels][channels]
+// data[p][c] *= gate[c], then optional ReLU, for pixels [pixel_begin, pixel_end); the product in float32,
+// rounded to T.
+template <class T>
+struct ScaleChannelsArgsOf {
+  T* data;  // [pixels][channels]
   int channels;
   const float* gate;  // [channels]
   bool relu;
 };
+using ScaleChannelsArgs = ScaleChannelsArgsOf<float>;
 
-// Fully connected layer, outputs [out_begin, out_end).
-struct LinearArgs {
+// Fully connected layer, outputs [out_begin, out_end). Weights of T (the layer streams them: half the
+// bytes for 16-bit sets), input, arithmetic and logits float32.
+template <class T>
+struct LinearArgsOf {
   const float* input;  // [in_features]
   int in_features;
   float* output;  // [out_features]
   int out_features;
-  const float* weights;  // [out_features][in_features]
-  const float* bias;     // [out_features]
+  const T* weights;   // [out_features][in_features]
+  const float* bias;  // [out_features]
 };
+using LinearArgs = LinearArgsOf<float>;
 
 // Elementwise activations run as their own pass over a conv output stored without ReLU. MobileOne itself
 // only needs ReLU fused into the conv epilogues; the others exist to measure what they would cost (the

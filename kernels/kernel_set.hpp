@@ -17,6 +17,8 @@
 namespace mobileone::kernels::MOBILEONE_SIMD_NS {
 
 struct F32Kernels {
+  using Element = float;  // activations between layers
+  static constexpr int kPointwiseGroup = 1;  // pointwise weights: panels [out/16][in][16] (pack.hpp)
   // How the stem's weights are packed (pack.hpp); the model packs once per layout and shares it.
   static constexpr StemLayout stem_layout = Tuning::kStemLayout;
   // Fewest pixels a pointwise task should get when the layer splits pixels between threads.

@@ -6,6 +6,8 @@
 // sequential streams in flight for the prefetchers, each row with Tuning::kLinearAccumulators accumulator
 // vectors (independent FMA chains). Each output's sum is formed the same way whichever outputs a task
 // gets (lane-wise partial sums, a fixed reduction, the tail, then the bias), so splits never change results.
+// Weights are float or a 16-bit T (LinearArgsOf<T>: half the bytes to stream; Vec's loads of T convert), the
+// input and the sums float32.
 
 #if !defined(MOBILEONE_SIMD_NS) || !defined(MOBILEONE_SIMD_TARGET)
 #error "include kernels/registry.hpp, not this file"
@@ -36,9 +38,9 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE float reduce(const typename Vec::typ
 
 // sum(w[r][i] * x[i]) over i in [0, n) for R rows at once: A accumulators per row over steps of A vectors,
 // single vectors after that into accumulator 0, the tail into accumulator A - 1 where partial vectors are
-// cheap (else by scalar FMAs after the reduction).
-template <int R, int A>
-MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dot_rows(const float* const* w, const float* x, int n, float* out) {
+// cheap (else by scalar FMAs after the reduction). w holds float or T.
+template <int R, int A, class T>
+MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dot_rows(const T* const* w, const float* x, int n, float* out) {
   using V = typename Vec::type;
   constexpr int W = Vec::kWidth;
   V acc[R][A];
@@ -68,7 +70,7 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dot_rows(const float* const* w,
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
     float s = reduce<A>(acc[r]);
-    for (int j = i; j < n; ++j) s = std::fma(w[r][j], x[j], s);
+    for (int j = i; j < n; ++j) s = std::fma(to_float(w[r][j]), x[j], s);
     out[r] = s;
   }
 }
@@ -76,12 +78,13 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void dot_rows(const float* const* w,
 }  // namespace dot_detail
 
 // Outputs [out_begin, out_end).
-MOBILEONE_SIMD_TARGET inline void linear(const LinearArgs& a, int out_begin, int out_end) {
+template <class T>
+MOBILEONE_SIMD_TARGET void linear(const LinearArgsOf<T>& a, int out_begin, int out_end) {
   constexpr int A = Tuning::kLinearAccumulators;
   const std::size_t n = std::size_t(a.in_features);
   int o = out_begin;
   for (; o + 4 <= out_end; o += 4) {
-    const float* w[4] = {a.weights + std::size_t(o) * n, a.weights + std::size_t(o + 1) * n,
+    const T* w[4] = {a.weights + std::size_t(o) * n, a.weights + std::size_t(o + 1) * n,
                          a.weights + std::size_t(o + 2) * n, a.weights + std::size_t(o + 3) * n};
     float s[4];
     dot_detail::dot_rows<4, A>(w, a.input, a.in_features, s);
@@ -89,7 +92,7 @@ MOBILEONE_SIMD_TARGET inline void linear(const LinearArgs& a, int out_begin, int
     for (int r = 0; r < 4; ++r) a.output[o + r] = a.bias[o + r] + s[r];
   }
   for (; o < out_end; ++o) {
-    const float* w[1] = {a.weights + std::size_t(o) * n};
+    const T* w[1] = {a.weights + std::size_t(o) * n};
     float s;
     dot_detail::dot_rows<1, A>(w, a.input, a.in_features, &s);
     a.output[o] = a.bias[o] + s;

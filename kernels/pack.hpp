@@ -18,15 +18,35 @@ inline std::size_t pointwise_packed_size(int out_channels, int in_channels) {
   return pointwise_panel_count(out_channels) * std::size_t(in_channels) * kPanelWidth;
 }
 
+// Elements of pointwise panels in groups of `group` input channels (PointwiseArgsOf): [out/16][ceil(in/G)][16][G].
+inline std::size_t pointwise_packed_size(int out_channels, int in_channels, int group) {
+  const std::size_t groups = (std::size_t(in_channels) + std::size_t(group) - 1) / std::size_t(group);
+  return pointwise_panel_count(out_channels) * groups * kPanelWidth * std::size_t(group);
+}
+
+// [out][in][1][1] float32 -> those panels of T (rounded to nearest even); elements outside the tensor are zero.
+// With `diagonal` (square layers, [ceil(out/16) * 16]) W[c][c] goes there in float32 and the panels get 0.
+template <class T>
+void pack_pointwise_panels(const float* oihw, int out_channels, int in_channels, int group, T* packed,
+                           float* diagonal = nullptr) {
+  if (diagonal)
+    for (std::size_t c = 0; c < pointwise_panel_count(out_channels) * kPanelWidth; ++c)
+      diagonal[c] = c < std::size_t(out_channels) ? oihw[c * std::size_t(in_channels) + c] : 0.f;
+  const std::size_t panels = pointwise_panel_count(out_channels), g = std::size_t(group);
+  const std::size_t groups = (std::size_t(in_channels) + g - 1) / g;
+  for (std::size_t panel = 0; panel < panels; ++panel)
+    for (std::size_t k0 = 0; k0 < groups * g; k0 += g)
+      for (int lane = 0; lane < kPanelWidth; ++lane)
+        for (std::size_t e = 0; e < g; ++e) {
+          const std::size_t co = panel * kPanelWidth + std::size_t(lane), ci = k0 + e;
+          const bool inside = co < std::size_t(out_channels) && ci < std::size_t(in_channels) && !(diagonal && co == ci);
+          *packed++ = from_float<T>(inside ? oihw[co * std::size_t(in_channels) + ci] : 0.f);
+        }
+}
+
 // [out][in][1][1] -> panels [out/16][in][16]; missing output channels are zero.
 inline void pack_pointwise_weights(const float* oihw, int out_channels, int in_channels, float* packed) {
-  const std::size_t panels = pointwise_panel_count(out_channels);
-  for (std::size_t panel = 0; panel < panels; ++panel)
-    for (int ci = 0; ci < in_channels; ++ci)
-      for (int lane = 0; lane < kPanelWidth; ++lane) {
-        const std::size_t co = panel * kPanelWidth + std::size_t(lane);
-        *packed++ = co < std::size_t(out_channels) ? oihw[co * std::size_t(in_channels) + std::size_t(ci)] : 0.f;
-      }
+  pack_pointwise_panels(oihw, out_channels, in_channels, 1, packed);
 }
 
 // [out] -> [out rounded up to 16], zero padded, so panel kernels read whole vectors.

@@ -34,6 +34,7 @@
 
 #include "gemm_blocking.hpp"
 #include "kernel_args.hpp"
+#include "mca_region.hpp"
 
 namespace mobileone::kernels::neon {
 
@@ -106,8 +107,11 @@ inline void tile_small(const GemmTileArgs& t) {
 // One K step of the 6x16 tile on lane `lane` of v0..v5 (rows) against the 16 weights in v6/v7 (two
 // vectors at a time, loaded alternately so each load has a column of 6 FMAs to hide behind). `first`:
 // the load of the step's first weight vector when the previous step has not issued it; `next`: the load
-// of the following step's first vector, issued under this step's last column.
-#define MOBILEONE_PW_ASM_LOAD_W(reg) "ldr q" reg ", [%[w]], #16\n"
+// of the following step's first vector, issued under this step's last column; o1..o3: the byte offsets
+// of the step's other three vectors. Weights load at immediate offsets from %[w], one add per iteration:
+// a chain of post-indexed loads through one register bounds the loop at half the FMA rate in llvm-mca's
+// Neoverse N2 model (the Cortex-A710/X2 class; bench/arm/mca_report.sh) and costs 10% on its Cortex-A55.
+#define MOBILEONE_PW_ASM_LOAD_W(reg, offset) "ldr q" reg ", [%[w], #" offset "]\n"
 #define MOBILEONE_PW_ASM_COLUMN(c0, c1, c2, c3, c4, c5, w, lane, load) \
   "fmla v" c0 ".4s, v" w ".4s, v0.s[" lane "]\n" load            \
   "fmla v" c1 ".4s, v" w ".4s, v1.s[" lane "]\n"                 \
@@ -115,11 +119,11 @@ inline void tile_small(const GemmTileArgs& t) {
   "fmla v" c3 ".4s, v" w ".4s, v3.s[" lane "]\n"                 \
   "fmla v" c4 ".4s, v" w ".4s, v4.s[" lane "]\n"                 \
   "fmla v" c5 ".4s, v" w ".4s, v5.s[" lane "]\n"
-#define MOBILEONE_PW_ASM_STEP(lane, first, next)                                                   \
-  first                                                                                         \
-  MOBILEONE_PW_ASM_COLUMN("8", "12", "16", "20", "24", "28", "6", lane, MOBILEONE_PW_ASM_LOAD_W("7"))  \
-  MOBILEONE_PW_ASM_COLUMN("9", "13", "17", "21", "25", "29", "7", lane, MOBILEONE_PW_ASM_LOAD_W("6"))  \
-  MOBILEONE_PW_ASM_COLUMN("10", "14", "18", "22", "26", "30", "6", lane, MOBILEONE_PW_ASM_LOAD_W("7")) \
+#define MOBILEONE_PW_ASM_STEP(lane, o1, o2, o3, first, next)                                              \
+  first                                                                                                 \
+  MOBILEONE_PW_ASM_COLUMN("8", "12", "16", "20", "24", "28", "6", lane, MOBILEONE_PW_ASM_LOAD_W("7", o1))  \
+  MOBILEONE_PW_ASM_COLUMN("9", "13", "17", "21", "25", "29", "7", lane, MOBILEONE_PW_ASM_LOAD_W("6", o2))  \
+  MOBILEONE_PW_ASM_COLUMN("10", "14", "18", "22", "26", "30", "6", lane, MOBILEONE_PW_ASM_LOAD_W("7", o3)) \
   MOBILEONE_PW_ASM_COLUMN("11", "15", "19", "23", "27", "31", "7", lane, next)
 
 // Six rows: the main microkernel (see the top of the file for the register map).
@@ -147,6 +151,7 @@ inline void tile6(const GemmTileArgs& t) {
       "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[init]], %[init_stride]\n"
       "ld1 {v28.4s, v29.4s, v30.4s, v31.4s}, [%[init]], %[init_stride]\n"
       "cbz %[k4], 2f\n"
+      MOBILEONE_MCA_ASM_BEGIN("pwconv1x1_6x16")
       "1:\n"
       "ldr q0, [%[a0]], #16\n"
       "ldr q1, [%[a1]], #16\n"
@@ -154,12 +159,14 @@ inline void tile6(const GemmTileArgs& t) {
       "ldr q3, [%[a3]], #16\n"
       "ldr q4, [%[a4]], #16\n"
       "ldr q5, [%[a5]], #16\n"
-      MOBILEONE_PW_ASM_STEP("0", MOBILEONE_PW_ASM_LOAD_W("6"), MOBILEONE_PW_ASM_LOAD_W("6"))
-      MOBILEONE_PW_ASM_STEP("1", "", MOBILEONE_PW_ASM_LOAD_W("6"))
-      MOBILEONE_PW_ASM_STEP("2", "", MOBILEONE_PW_ASM_LOAD_W("6"))
-      MOBILEONE_PW_ASM_STEP("3", "", "")
+      MOBILEONE_PW_ASM_STEP("0", "16", "32", "48", MOBILEONE_PW_ASM_LOAD_W("6", "0"), MOBILEONE_PW_ASM_LOAD_W("6", "64"))
+      MOBILEONE_PW_ASM_STEP("1", "80", "96", "112", "", MOBILEONE_PW_ASM_LOAD_W("6", "128"))
+      MOBILEONE_PW_ASM_STEP("2", "144", "160", "176", "", MOBILEONE_PW_ASM_LOAD_W("6", "192"))
+      MOBILEONE_PW_ASM_STEP("3", "208", "224", "240", "", "")
+      "add %[w], %[w], #256\n"
       "subs %[k4], %[k4], #1\n"
       "b.ne 1b\n"
+      MOBILEONE_MCA_ASM_END("pwconv1x1_6x16")
       "2:\n"
       "cbz %[kt], 4f\n"
       "3:\n"
@@ -169,7 +176,8 @@ inline void tile6(const GemmTileArgs& t) {
       "ldr s3, [%[a3]], #4\n"
       "ldr s4, [%[a4]], #4\n"
       "ldr s5, [%[a5]], #4\n"
-      MOBILEONE_PW_ASM_STEP("0", MOBILEONE_PW_ASM_LOAD_W("6"), "")
+      MOBILEONE_PW_ASM_STEP("0", "16", "32", "48", MOBILEONE_PW_ASM_LOAD_W("6", "0"), "")
+      "add %[w], %[w], #64\n"
       "subs %[kt], %[kt], #1\n"
       "b.ne 3b\n"
       "4:\n"

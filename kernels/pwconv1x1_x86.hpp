@@ -11,7 +11,8 @@
 // accumulators with the panel's weight vectors. The accumulators start from the bias (or a previous K
 // chunk's partial sums); ReLU and the masked store of the out-channel tail are the epilogue. Each output is
 // thus one FMA chain over input channels in increasing order whatever the tile shape or task split:
-// results are bitwise identical for any thread count.
+// results are bitwise identical for any thread count. C is float, or (the stem of a 16-bit set, whose Vec
+// has stores for it) a 16-bit T: the same float32 tile, rounded once at the store.
 
 #if !defined(MOBILEONE_SIMD_NS) || !defined(MOBILEONE_SIMD_TARGET)
 #error "include kernels/registry.hpp, not this file"
@@ -29,9 +30,9 @@
 
 namespace mobileone::kernels::MOBILEONE_SIMD_NS {
 
-// One M x (P*16) tile (GemmTileArgs, gemm_blocking.hpp).
-template <int M, int P>
-MOBILEONE_SIMD_TARGET void gemm_tile(const GemmTileArgs& t) {
+// One M x (P*16) tile (GemmTileArgsOf<C>, gemm_blocking.hpp).
+template <int M, int P, class C>
+MOBILEONE_SIMD_TARGET void gemm_tile(const GemmTileArgsOf<C>& t) {
   using V = typename Vec::type;
   constexpr int W = Vec::kWidth;
   constexpr int J = P * kPanelWidth / W;  // accumulator vectors per row
@@ -40,7 +41,7 @@ MOBILEONE_SIMD_TARGET void gemm_tile(const GemmTileArgs& t) {
   const float* const a = t.a;
   const float* const w = t.w;
   const float* const pf = t.prefetch;
-  float* const c = t.c;
+  C* const c = t.c;
   const std::size_t rs = t.a_row_stride, ss = t.a_seg_stride, ps = t.w_panel_stride, cs = t.c_row_stride;
   const int segments = t.segments, seg_len = t.seg_len, n_valid = t.n_valid;
   V acc[M][J];
@@ -104,23 +105,28 @@ MOBILEONE_SIMD_TARGET void gemm_tile(const GemmTileArgs& t) {
   }
 }
 
-using GemmTileFn = void (*)(const GemmTileArgs&);
+template <class C>
+using GemmTileFn = void (*)(const GemmTileArgsOf<C>&);
 
-template <int P, std::size_t... I>
-constexpr std::array<GemmTileFn, sizeof...(I)> gemm_tile_rows(std::index_sequence<I...>) {
-  return {&gemm_tile<int(I) + 1, P>...};
+template <int P, class C, std::size_t... I>
+constexpr std::array<GemmTileFn<C>, sizeof...(I)> gemm_tile_rows(std::index_sequence<I...>) {
+  return {&gemm_tile<int(I) + 1, P, C>...};
 }
-template <int Rows, std::size_t... P>
-constexpr std::array<std::array<GemmTileFn, Rows>, sizeof...(P)> gemm_tile_table(std::index_sequence<P...>) {
-  return {gemm_tile_rows<int(P) + 1>(std::make_index_sequence<Rows>{})...};
+template <int Rows, class C, std::size_t... P>
+constexpr std::array<std::array<GemmTileFn<C>, Rows>, sizeof...(P)> gemm_tile_table(std::index_sequence<P...>) {
+  return {gemm_tile_rows<int(P) + 1, C>(std::make_index_sequence<Rows>{})...};
 }
 
-// This ISA's tiles for gemm_blocked(): table[p - 1][m - 1] is the tile of m rows and p panels.
+// This ISA's tiles for gemm_blocked(): kTable<C>[p - 1][m - 1] is the tile of m rows and p panels storing C.
 struct GemmTiles : Tuning::PointwiseTiling {
   static constexpr bool kPartialPanels = true;  // masked stores
-  static constexpr std::array<std::array<GemmTileFn, kRows>, kPanels> kTable =
-      gemm_tile_table<kRows>(std::make_index_sequence<kPanels>{});
-  static void run(int rows, int panels, const GemmTileArgs& t) { kTable[std::size_t(panels - 1)][std::size_t(rows - 1)](t); }
+  template <class C>
+  static constexpr std::array<std::array<GemmTileFn<C>, kRows>, kPanels> kTable =
+      gemm_tile_table<kRows, C>(std::make_index_sequence<kPanels>{});
+  template <class C>
+  static void run(int rows, int panels, const GemmTileArgsOf<C>& t) {
+    kTable<C>[std::size_t(panels - 1)][std::size_t(rows - 1)](t);
+  }
 };
 
 // Pixels [pixel_begin, pixel_end) x panels [panel_begin, panel_end).

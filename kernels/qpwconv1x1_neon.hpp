@@ -40,6 +40,7 @@
 
 #include "gemm_blocking.hpp"
 #include "kernel_args.hpp"
+#include "mca_region.hpp"
 #include "quantize_neon.hpp"
 #include "simd_target.hpp"
 
@@ -119,11 +120,13 @@ MOBILEONE_Q8_TARGET MOBILEONE_SIMD_INLINE void add_diagonal(const QuantGemmTileA
 // previous vector's column of 6 dot products; `first` loads the step's first vector if the previous
 // step has not, `next` loads the following step's first vector.
 #if MOBILEONE_Q8_SUDOT
+#define MOBILEONE_QPW_MCA_NAME "qpwconv1x1_6x16_i8mm"  // the K loop's llvm-mca region (mca_region.hpp)
 #define MOBILEONE_QPW_ASM_DOT "sudot "
 #define MOBILEONE_QPW_ASM_SHIFT ""
 #define MOBILEONE_QPW_ASM_SET(r, q, v) "movi %[c" #r #q "].4s, #0\n"
 #define MOBILEONE_QPW_ASM_INIT_VECTORS ""
 #else
+#define MOBILEONE_QPW_MCA_NAME "qpwconv1x1_6x16_dotprod"
 #define MOBILEONE_QPW_ASM_DOT "sdot "
 // q ^ 0x80 on the six A registers (v6 is free until the step's first weight load).
 #define MOBILEONE_QPW_ASM_SHIFT                                                                       \
@@ -192,6 +195,7 @@ MOBILEONE_Q8_TARGET void tile(const QuantGemmTileArgs& t) {
         "mov x14, %[w]\n"
         "lsr x15, %[groups], #2\n"
         "cbz x15, 2f\n"
+        MOBILEONE_MCA_ASM_BEGIN(MOBILEONE_QPW_MCA_NAME)
         "1:\n"  // four groups: 16 bytes of each row
         "ldr q0, [x8], #16\n"
         "ldr q1, [x9], #16\n"
@@ -208,6 +212,7 @@ MOBILEONE_Q8_TARGET void tile(const QuantGemmTileArgs& t) {
         "add x14, x14, #256\n"
         "subs x15, x15, #1\n"
         "b.ne 1b\n"
+        MOBILEONE_MCA_ASM_END(MOBILEONE_QPW_MCA_NAME)
         "2:\n"
         "ands x15, %[groups], #3\n"
         "b.eq 4f\n"
@@ -284,6 +289,7 @@ MOBILEONE_Q8_TARGET void tile(const QuantGemmTileArgs& t) {
 #undef MOBILEONE_QPW_ASM_SET
 #undef MOBILEONE_QPW_ASM_SHIFT
 #undef MOBILEONE_QPW_ASM_DOT
+#undef MOBILEONE_QPW_MCA_NAME
 
 }  // namespace qpw_detail
 

@@ -16,7 +16,7 @@
 namespace mobileone::kernels::MOBILEONE_QUANT_NS {
 
 struct QuantFamilies {
-  static constexpr const char* kQuantName = MOBILEONE_QUANT_NAME;
+  static constexpr const char* kExtensionName = MOBILEONE_QUANT_NAME;
 #if MOBILEONE_QUANT_GEMM_TILES
   using QuantGemmTiles = kernels::MOBILEONE_QUANT_NS::QuantGemmTiles;
 #endif

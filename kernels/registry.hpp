@@ -7,8 +7,10 @@
 #if defined(__x86_64__)
 #include "isa_x86.hpp"
 #include "isa_x86_int8.hpp"
+#include "isa_x86_bf16.hpp"
 #endif
 #if defined(__aarch64__)
 #include "isa_neon.hpp"
 #include "isa_neon_int8.hpp"
+#include "isa_neon_half.hpp"
 #endif

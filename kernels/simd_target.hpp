@@ -13,6 +13,9 @@
 // helpers inline into its functions.
 #define MOBILEONE_TARGET_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
 #define MOBILEONE_TARGET_AVX2_VNNI __attribute__((target("avx2,fma,avxvnni")))
+// The bf16 kernel set (isa_x86_bf16.hpp): avx512's target plus AVX512-BF16 (vdpbf16ps, vcvtneps2bf16), a
+// superset again, so the fp32 `Vec` helpers inline into its functions.
+#define MOBILEONE_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
 #endif
 #define MOBILEONE_TARGET_NEON
 #if defined(__aarch64__)
@@ -21,6 +24,10 @@
 // always-inline intrinsic only inlines into a superset (every CPU with either feature is ARMv8.2 or later).
 #define MOBILEONE_TARGET_NEON_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 #define MOBILEONE_TARGET_NEON_I8MM __attribute__((target("arch=armv8.2-a+i8mm")))
+// The AArch64 16-bit kernel sets (isa_neon_half.hpp), the same way: FEAT_FP16 (FMLA .8h) and FEAT_BF16
+// (BFDOT, BFCVTN).
+#define MOBILEONE_TARGET_NEON_FP16 __attribute__((target("arch=armv8.2-a+fp16")))
+#define MOBILEONE_TARGET_NEON_BF16 __attribute__((target("arch=armv8.2-a+bf16")))
 #endif
 #define MOBILEONE_TARGET_SCALAR
 

@@ -24,12 +24,13 @@ inline void se_gate(const SeGateArgs& a) {
   }
 }
 
-inline void scale_channels(const ScaleChannelsArgs& a, std::size_t pixel_begin, std::size_t pixel_end) {
+template <class T>
+void scale_channels(const ScaleChannelsArgsOf<T>& a, std::size_t pixel_begin, std::size_t pixel_end) {
   const std::size_t channels = std::size_t(a.channels);
   for (std::size_t p = pixel_begin; p < pixel_end; ++p)
     for (std::size_t c = 0; c < channels; ++c) {
-      const float v = a.data[p * channels + c] * a.gate[c];
-      a.data[p * channels + c] = a.relu ? std::max(v, 0.f) : v;
+      const float v = to_float(a.data[p * channels + c]) * a.gate[c];
+      a.data[p * channels + c] = from_float<T>(a.relu ? std::max(v, 0.f) : v);
     }
 }
 

@@ -5,7 +5,8 @@
 //
 // The gate is a few thousand multiply-adds (negligible next to the scale pass over the feature map):
 // dot products with Tuning::kDotAccumulators vectors and a fixed reduction, sigmoid in scalar std::exp as
-// the reference computes it. The scale pass is one multiply (and max) per element: bitwise the reference's.
+// the reference computes it. The scale pass is one multiply (and max) per element: bitwise the reference's,
+// on float or 16-bit T data (Vec's loads and stores of T convert; the product is float32, rounded once).
 
 #if !defined(MOBILEONE_SIMD_NS) || !defined(MOBILEONE_SIMD_TARGET)
 #error "include kernels/registry.hpp, not this file"
@@ -41,13 +42,13 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE typename Vec::type scale(typename Ve
 }
 
 // data[p][c] *= gate[c] (then ReLU) for pixels [pixel_begin, pixel_end).
-template <bool Relu>
-MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void scale_pixels(const ScaleChannelsArgs& a, std::size_t pixel_begin,
+template <bool Relu, class T>
+MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void scale_pixels(const ScaleChannelsArgsOf<T>& a, std::size_t pixel_begin,
                                                               std::size_t pixel_end) {
   constexpr int W = Vec::kWidth, U = Tuning::kElementwiseVectors;
   const std::size_t channels = std::size_t(a.channels);
   for (std::size_t p = pixel_begin; p < pixel_end; ++p) {
-    float* row = a.data + p * channels;
+    T* row = a.data + p * channels;
     int c = 0;
     for (; c + U * W <= a.channels; c += U * W)
 #pragma GCC unroll 8
@@ -60,8 +61,9 @@ MOBILEONE_SIMD_TARGET MOBILEONE_SIMD_INLINE void scale_pixels(const ScaleChannel
   }
 }
 
-MOBILEONE_SIMD_TARGET inline void scale_channels(const ScaleChannelsArgs& a, std::size_t pixel_begin,
-                                                 std::size_t pixel_end) {
+template <class T>
+MOBILEONE_SIMD_TARGET void scale_channels(const ScaleChannelsArgsOf<T>& a, std::size_t pixel_begin,
+                                          std::size_t pixel_end) {
   if (a.relu)
     scale_pixels<true>(a, pixel_begin, pixel_end);
   else

@@ -79,7 +79,7 @@ TEST_CASE("activations of every kernel set match the scalar reference on every r
   const std::vector<float> inputs = test_inputs(1);
   const std::size_t n = inputs.size();
   for (Isa isa : runnable_isas())
-    detail::with_kernel_set(isa, Precision::fp32, [&](auto kernel_set) {
+    detail::with_f32_kernel_set(isa, [&](auto kernel_set) {
       using K = decltype(kernel_set);
       CAPTURE(isa_name(isa));
       for (k::Activation activation : kActivations) {
@@ -122,7 +122,7 @@ TEST_CASE("residual add of every kernel set, with and without ReLU, equals the r
   const std::vector<float> addend = test_inputs(2), base = test_inputs(3);
   const std::size_t n = base.size();
   for (Isa isa : runnable_isas())
-    detail::with_kernel_set(isa, Precision::fp32, [&](auto kernel_set) {
+    detail::with_f32_kernel_set(isa, [&](auto kernel_set) {
       using K = decltype(kernel_set);
       CAPTURE(isa_name(isa));
       for (bool relu : {false, true})
@@ -157,7 +157,7 @@ TEST_CASE("non-finite inputs: every kernel set gives the reference's NaN, +inf a
   }
   const std::size_t n = inputs.size();
   for (Isa isa : runnable_isas())
-    detail::with_kernel_set(isa, Precision::fp32, [&](auto kernel_set) {
+    detail::with_f32_kernel_set(isa, [&](auto kernel_set) {
       using K = decltype(kernel_set);
       using Ref = k::ref::F32Kernels;
       CAPTURE(isa_name(isa));

@@ -1,6 +1,7 @@
 // Bad blobs are refused before anything uses them, with an error that says what and where:
 // truncation, wrong magic/version, checksum mismatch, offsets and indices out of range, wrong shapes,
-// an invalid graph, unreadable files, misaligned external buffers.
+// an invalid graph, golden self-check data that does not fit the graph, unreadable files, misaligned
+// external buffers.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,6 +14,8 @@
 #include <mobileone/mobileone.hpp>
 
 #include "support/blob_writer.hpp"
+#include "support/golden_blob.hpp"
+#include "support/int8_blob.hpp"
 
 using namespace mobileone;
 
@@ -83,8 +86,8 @@ TEST_CASE("magic, version, flags and checksum") {
     CHECK(load_error(blob).find("bad magic") != std::string::npos);
   }
   SUBCASE("version") {
-    poke<std::uint32_t>(blob, 8, 3);
-    CHECK(load_error(blob).find("format version 3 is not supported (this reader knows 1..2)") != std::string::npos);
+    poke<std::uint32_t>(blob, 8, 4);
+    CHECK(load_error(blob).find("format version 4 is not supported (this reader knows 1..3)") != std::string::npos);
     poke<std::uint32_t>(blob, 8, 0);
     CHECK(load_error(blob).find("format version 0 is not supported") != std::string::npos);
   }
@@ -177,6 +180,70 @@ TEST_CASE("shapes and graph structure") {
     poke<std::uint32_t>(blob, 32, peek<std::uint32_t>(blob, 32) - 1);
     reseal(blob);
     CHECK(load_error(blob).find("must end with avgpool followed by linear") != std::string::npos);
+  }
+}
+
+TEST_CASE("golden self-check data (version 3) is read, and refused where it does not fit the graph") {
+  // valid_blob at a 10x6 golden input: stem 5x3, stage 1 3x2, stage 2 2x1. Tensors: 20 of the layers, then
+  // the golden input (20), stages 0..2 (21..23), the logits (24).
+  auto blob = with_golden(valid_blob(), 10, 6);
+  const BlobView view = parse_blob(blob.data(), blob.size());
+  REQUIRE(view.format_version == 3);
+  REQUIRE(view.golden.available());
+  CHECK(view.golden.height() == 10);
+  CHECK(view.golden.width() == 6);
+  REQUIRE(view.golden.fp32.stages.size() == 3);
+  CHECK(view.golden.fp32.stages[2].dims == std::array<std::uint32_t, 4>{1, 24, 2, 1});
+  CHECK(view.golden.fp32.logits.dims == std::array<std::uint32_t, 4>{1, 5, 0, 0});
+  CHECK(view.golden.int8.stages.empty());
+  CHECK(!parse_blob(valid_blob().data(), valid_blob().size()).golden.available());
+  const std::uint32_t first = peek<std::uint32_t>(blob, 156);
+  REQUIRE(first == 20);
+  SUBCASE("tensors past the table") {
+    poke<std::uint32_t>(blob, 156, 22);
+    reseal(blob);
+    CHECK(load_error(blob).find("golden data: tensors 22..26 lie outside the tensor table (25 tensors)") != std::string::npos);
+    poke<std::uint32_t>(blob, 156, 0xFFFFFFFFu);
+    reseal(blob);
+    CHECK(load_error(blob).find("lie outside the tensor table") != std::string::npos);
+  }
+  SUBCASE("a layer's tensor") {
+    poke<std::uint32_t>(blob, layer_record(blob, 8) + 36, 24);  // the linear bias -> the golden logits
+    poke<std::uint32_t>(blob, tensor_record(blob, 24) + 16, 5);  // shaped like the bias
+    poke<std::uint32_t>(blob, tensor_record(blob, 24) + 20, 0);
+    poke<std::uint32_t>(blob, tensor_record(blob, 24) + 8, 1);
+    reseal(blob);
+    CHECK(load_error(blob).find("golden data: tensor 24 'golden.logits' is also used by a layer") != std::string::npos);
+  }
+  SUBCASE("the input is not [1, 3, H, W]") {
+    poke<std::uint32_t>(blob, tensor_record(blob, 20) + 20, 1);  // [1, 1, 10, 6]
+    poke<std::uint32_t>(blob, tensor_record(blob, 20) + 24, 30);  // [1, 1, 30, 6]: the same byte size
+    reseal(blob);
+    CHECK(load_error(blob).find("golden data: input tensor 20 'golden.input' has shape [1, 1, 30, 6], expected [1, 3, H, W]") !=
+          std::string::npos);
+  }
+  SUBCASE("a stage's shape is not what the graph gives at the input") {
+    poke<std::uint32_t>(blob, tensor_record(blob, 22) + 24, 2);  // stage 1: [1, 16, 2, 3] instead of [1, 16, 3, 2]
+    poke<std::uint32_t>(blob, tensor_record(blob, 22) + 28, 3);
+    reseal(blob);
+    CHECK(load_error(blob).find("golden data: tensor 22 'golden.stage1' has shape [1, 16, 2, 3], expected [1, 16, 3, 2]") !=
+          std::string::npos);
+  }
+  SUBCASE("a NaN") {
+    poke<float>(blob, std::size_t(peek<std::uint64_t>(blob, tensor_record(blob, 23) + 32)) + 8, std::nanf(""));
+    reseal(blob);
+    CHECK(load_error(blob).find("tensor 23 'golden.stage2': element 2 is NaN") != std::string::npos);
+  }
+  SUBCASE("an int8 blob carries the outputs of both arithmetics") {
+    const auto int8 = with_golden(int8_blob_from(valid_blob(), 1, 32), 10, 6);
+    const BlobView v = parse_blob(int8.data(), int8.size());
+    REQUIRE(v.golden.int8.stages.size() == 3);
+    CHECK(v.golden.int8.stages[0].data == v.golden.fp32.stages[0].data);  // the stem is never int8
+    CHECK(v.golden.int8.logits.data != v.golden.fp32.logits.data);
+    auto cut = int8;  // one tensor fewer than the int8 outputs need
+    poke<std::uint32_t>(cut, 36, peek<std::uint32_t>(cut, 36) - 1);
+    reseal(cut);
+    CHECK(load_error(cut).find("lie outside the tensor table") != std::string::npos);
   }
 }
 

@@ -14,6 +14,9 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+from mone_edit import with_altered_weight  # noqa: E402
+
 CLI, FIXTURES, SHARED = sys.argv[1:4]
 EMULATOR = shlex.split(os.environ.get("MOBILEONE_EMULATOR", ""))
 MODEL = os.path.join(FIXTURES, "s0_real.mone")
@@ -106,6 +109,52 @@ class ClassifyCli(unittest.TestCase):
             self.assert_clean_error(run("--model", MODEL, image, "--isa", "sse9"), "unknown ISA")
             self.assert_clean_error(run(image), "--model is required")
             self.assert_clean_error(run("--model", MODEL, image, "--bogus"), "unknown option --bogus")
+            self.assert_clean_error(run("--model", MODEL, image, "--rotate", "45"), "--rotate expects 0, 90, 180 or 270, got '45'")
+            self.assert_clean_error(run("--model", MODEL, image, "--rotate", "-90"), "--rotate expects 0, 90, 180 or 270")
+            self.assert_clean_error(run("--model", MODEL, "--tensor", tensor, "--shape", "1,3,224,224", "--mirror"),
+                                    "--rotate and --mirror apply to image files")
+
+    def test_rotate_and_mirror_turn_a_camera_frame_upright_bit_for_bit(self):
+        # An upright picture (odd sides, wider than tall) and the frames a sensor would deliver for it: each
+        # made with naive loops so that --rotate DEG (clockwise) and then --mirror (left to right) undo it.
+        width, height = 97, 61
+        upright = [[((x * 7 + y * 3) % 256, (x * y) % 256, (255 - 2 * x + y) % 256) for x in range(width)]
+                   for y in range(height)]
+
+        def turned_clockwise(rows):  # the left column, read bottom to top, becomes the top row
+            return [list(column) for column in zip(*rows[::-1])]
+
+        def mirrored(rows):
+            return [row[::-1] for row in rows]
+
+        def frame_for(rotate, mirror):
+            frame = mirrored(upright) if mirror else upright
+            for _ in range((4 - rotate // 90) % 4):
+                frame = turned_clockwise(frame)
+            return frame
+
+        def write_ppm(path, rows):
+            with open(path, "wb") as f:
+                f.write(b"P6\n%d %d\n255\n" % (len(rows[0]), len(rows)))
+                f.write(bytes(value for row in rows for pixel in row for value in pixel))
+
+        with tempfile.TemporaryDirectory() as tmp:
+            def logits(rows, *flags):
+                image, out = os.path.join(tmp, "frame.ppm"), os.path.join(tmp, "logits.f32")
+                write_ppm(image, rows)
+                result = run("--model", MODEL, image, "--top", "1", "--logits-out", out, *flags)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                with open(out, "rb") as f:
+                    return f.read()
+
+            expected = logits(upright)
+            self.assertEqual(len(expected), 4000)
+            for rotate, mirror in ((90, False), (180, False), (270, True), (0, True)):
+                with self.subTest(rotate=rotate, mirror=mirror):
+                    flags = ("--rotate", str(rotate)) + (("--mirror",) if mirror else ())
+                    frame = frame_for(rotate, mirror)
+                    self.assertNotEqual(frame, upright)
+                    self.assertEqual(logits(frame, *flags), expected)
 
     def test_bad_files_are_reported_and_the_rest_classified(self):
         chelsea, apple = (os.path.join(SHARED, "images", name) for name in ("chelsea.png", "apple.png"))
@@ -161,6 +210,17 @@ class ClassifyCli(unittest.TestCase):
             self.assert_clean_error(run("--model", MODEL, image, "--threads", bad),
                                     f"--threads expects 0 (automatic) or 1..1024, got '{bad}'")
 
+    def test_cores_policies_give_the_same_result(self):
+        image = os.path.join(SHARED, "images", "chelsea.png")
+        lines = set()
+        for cores in ("big", "all", "little"):
+            result = run("--model", MODEL, image, "--cores", cores, "--top", "3", "--json")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            lines.add(json.dumps(json.loads(result.stdout)["top"]))
+        self.assertEqual(len(lines), 1, lines)
+        self.assert_clean_error(run("--model", MODEL, image, "--cores", "fast"),
+                                "unknown core policy 'fast' (expected big, all or little)")
+
     def test_repeat_states_its_ceiling(self):
         image = os.path.join(SHARED, "images", "chelsea.png")
         for bad in ("0", "1000001"):
@@ -196,13 +256,14 @@ class ClassifyCli(unittest.TestCase):
         result = run("--help")
         self.assertEqual(result.returncode, 0, result.stderr)
         text = result.stdout
-        options = ("--model", "--top", "--json", "--threads", "--repeat", "--isa", "--precision", "--tensor", "--shape",
-                   "--logits-out", "--help")
+        options = ("--model", "--top", "--json", "--threads", "--cores", "--repeat", "--isa", "--precision", "--tensor", "--shape",
+                   "--logits-out", "--rotate", "--mirror", "--verify", "--help")
         described = {line.split()[0]: line for line in text.splitlines() if line.startswith("  --")}
         self.assertEqual(set(described), set(options))
-        for option in ("--top", "--json", "--threads", "--repeat", "--isa", "--logits-out"):
+        for option in ("--top", "--json", "--threads", "--cores", "--repeat", "--isa", "--logits-out"):
             self.assertIn("default", text[text.index("  " + option + " "):].split("\n  --")[0], option)
-        for fragment in ("1..1000000 (default 1", "0 (automatic: hardware threads, at most 4) or 1..1024 (default 0)",
+        for fragment in ("1..1000000 (default 1", "0 (automatic: one per core of --cores, at most 4) or 1..1024 (default 0)",
+                         "big, all or little",
                          "JSON Lines", "auto, scalar, avx2, avx512 or neon", "Examples:",
                          "mobileone-classify --model mobileone_s0.mone chelsea.png"):
             self.assertIn(fragment, text)
@@ -227,6 +288,72 @@ class ClassifyCli(unittest.TestCase):
                     self.assertEqual(result.returncode, 1, result.stderr)
                     self.assert_clean_error(result, f"{tensor}: input tensor has a non-finite value ({name}) at "
                                                     "channel 1, row 2, column 3")
+
+
+class VerifyCli(unittest.TestCase):
+    """--verify: the golden self-check of format version 3."""
+
+    def isas(self):
+        """The ISAs this CPU runs (an unavailable one is refused by name)."""
+        supported = []
+        for isa in ("scalar", "avx2", "avx512", "neon"):
+            result = run("--model", MODEL, "--verify", "--isa", isa, "--json")
+            if "is not available on this CPU" not in result.stderr:
+                supported.append((isa, result))
+        return supported
+
+    def test_real_s0_passes_on_every_isa(self):
+        supported = self.isas()
+        self.assertGreaterEqual(len(supported), 2)
+        for isa, result in supported:
+            with self.subTest(isa=isa):
+                self.assertEqual(result.returncode, 0, result.stderr)
+                record = json.loads(result.stdout)
+                self.assertEqual((record["isa"], record["precision"], record["passed"]), (isa, "fp32", True))
+                self.assertIsNone(record["first_divergence"])
+                self.assertEqual(record["golden_input"], [56, 40])
+                self.assertEqual([s["stage"] for s in record["stages"]],
+                                 ["stem", "stage1", "stage2", "stage3", "stage4", "logits"])
+                for stage in record["stages"]:
+                    self.assertTrue(stage["passed"])
+                    self.assertLess(stage["relative_error"], 1e-5)
+                    self.assertEqual(stage["tolerance"], 1e-4)
+        text = run("--model", MODEL, "--verify", "--threads", "2")
+        self.assertEqual(text.returncode, 0, text.stderr)
+        lines = text.stdout.splitlines()
+        self.assertIn("golden self-check on its 56x40 input", lines[0])
+        self.assertEqual(len(lines), 8)
+        self.assertTrue(all(line.endswith("  ok") for line in lines[1:7]), text.stdout)
+        self.assertEqual(lines[7], "passed: every stage within the fp32 tolerance")
+
+    def test_an_altered_weight_fails_naming_the_first_diverging_stage(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            altered = os.path.join(tmp, "altered.mone")
+            with_altered_weight(MODEL, altered, stage=2)
+            result = run("--model", altered, "--verify")
+            self.assertEqual(result.returncode, 1)
+            self.assertRegex(result.stdout, r"\n  stage1 .* ok\n  stage2 .* DIVERGES\n")
+            lines = result.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, result.stderr)
+            self.assertRegex(lines[0], r"^mobileone-classify: error: .*altered\.mone: self-check failed on \w+: stage2 is "
+                                       r"the first stage that diverges \(relative error .* > fp32 tolerance 0\.0001\)$")
+            record = json.loads(run("--model", altered, "--verify", "--json").stdout)
+            self.assertEqual((record["passed"], record["first_divergence"]), (False, "stage2"))
+
+    def test_a_blob_without_golden_data_says_verify_is_unavailable(self):
+        old = os.path.join(FIXTURES, "no_golden.mone")
+        result = run("--model", old, "--verify")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(result.stderr.strip(), f"mobileone-classify: error: {old}: no golden data (format version 1): "
+                                                "--verify is unavailable; convert the checkpoint again with "
+                                                "weights/convert.py")
+
+    def test_verify_takes_no_input(self):
+        image = os.path.join(SHARED, "images", "chelsea.png")
+        result = run("--model", MODEL, "--verify", image)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("--verify runs the model's own input", result.stderr)
 
 
 @unittest.skipIf(EMULATOR, "classify.sh runs the CLI natively")

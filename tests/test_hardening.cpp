@@ -37,13 +37,14 @@ std::vector<unsigned char> text(const std::string& s) { return std::vector<unsig
 }  // namespace
 
 TEST_CASE("every image the fuzzer crashed stb_image with is refused with a clear error") {
-  // file -> what the error must say (each was a crash, hang or 2 GB allocation before its fix)
+  // file -> what the error must say (each was a crash, hang or 2 GB allocation before its fix). The JPEG
+  // ones crashed stb's JPEG decoder, which is no longer built: libjpeg-turbo refuses them itself.
   const std::vector<std::pair<std::string, std::string>> expected = {
-      {"jpeg_dht_over_256_codes.jpg", "Huffman table with more than 256 codes"},
-      {"jpeg_dht_over_256_codes_2.jpg", "Huffman table with more than 256 codes"},
-      {"jpeg_dht_over_256_codes_after_fill_bytes.jpg", "Huffman table with more than 256 codes"},
-      {"jpeg_bit_reader_shift_by_32.jpg", "cannot decode image"},
-      {"jpeg_undefined_huffman_table_wild_read.jpg", "cannot decode image"},
+      {"jpeg_dht_over_256_codes.jpg", "(JPEG: Bogus Huffman table definition)"},
+      {"jpeg_dht_over_256_codes_2.jpg", "(JPEG: Bogus Huffman table definition)"},
+      {"jpeg_dht_over_256_codes_after_fill_bytes.jpg", "unknown image type"},  // FF FF D8: PIL refuses it too
+      {"jpeg_bit_reader_shift_by_32.jpg", "(JPEG: Quantization table 0x00 was not defined)"},
+      {"jpeg_undefined_huffman_table_wild_read.jpg", "(JPEG: Invalid progressive parameters"},
       {"pic_failed_decode_null_raster.pic", "unknown image type"},   // PIC, HDR, PSD: not built in
       {"hdr_rle_zero_count_hang.hdr", "unknown image type"},
       {"psd_matte_float_to_uint8_overflow.psd", "unknown image type"},
@@ -62,6 +63,62 @@ TEST_CASE("every image the fuzzer crashed stb_image with is refused with a clear
     CHECK(error.find(fragment) != std::string::npos);
     CHECK(error.find('\n') == std::string::npos);
   }
+}
+
+TEST_CASE("JPEG headers are checked before the pixels are allocated, and scans are bounded") {
+  const std::vector<unsigned char> seed = testing::read_bytes(std::string(MOBILEONE_SOURCE_DIR) + "/fuzz/corpus/fuzz_image/baseline.jpg");
+  auto announcing = [&](int width, int height) {  // the seed (7x5 pixels) with another size in its SOF0
+    std::vector<unsigned char> jpeg = seed;
+    for (std::size_t i = 0; i + 8 < jpeg.size(); ++i)
+      if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0) {
+        const unsigned char size[4] = {static_cast<unsigned char>(height >> 8), static_cast<unsigned char>(height),
+                                       static_cast<unsigned char>(width >> 8), static_cast<unsigned char>(width)};
+        std::memcpy(&jpeg[i + 5], size, 4);
+        break;
+      }
+    return jpeg;
+  };
+  CHECK(decode_error(seed) == "decoded");
+  CHECK(decode_error(announcing(40000, 8)).find("image size 40000x8 is out of range") != std::string::npos);
+  CHECK(decode_error(announcing(20000, 20000)).find("image size 20000x20000 is out of range") != std::string::npos);
+  // A 654-byte file may announce at most 16384 pixels per byte of itself.
+  const std::string bound = "(at most " + std::to_string(examples::kMaxPixelsPerEncodedByte * std::int64_t(seed.size()));
+  CHECK(decode_error(announcing(4096, 4096)).find("image size 4096x4096 is out of range " + bound + " pixels for this file") !=
+        std::string::npos);
+  // 2048x2048 is within what a small file may announce: the data for 7x5 pixels ends at the EOI marker and
+  // libjpeg fills the rest with grey, warning of corrupt data, as PIL accepts it.
+  CHECK(decode_error(announcing(2048, 2048)) == "decoded");
+  CHECK(decode_error(std::vector<unsigned char>(seed.begin(), seed.end() - 10)).find("(truncated JPEG: Premature end of JPEG file)") !=
+        std::string::npos);
+  CHECK(decode_error(text("\xFF\xD8 not a JPEG")).find("not a JPEG file") != std::string::npos);
+  // A grey JPEG whose frame header declares a second component: refused from the header, as PIL does.
+  std::vector<unsigned char> two = testing::read_bytes(std::string(MOBILEONE_SOURCE_DIR) + "/fuzz/corpus/fuzz_image/gray.jpg");
+  for (std::size_t i = 0; i + 12 < two.size(); ++i)
+    if (two[i] == 0xFF && two[i + 1] == 0xC0 && two[i + 3] == 11 && two[i + 9] == 1) {  // SOF0, 1 component
+      two[i + 3] = 14;
+      two[i + 9] = 2;
+      const unsigned char second[3] = {2, 0x11, 0};
+      two.insert(two.begin() + long(i) + 13, second, second + 3);
+      break;
+    }
+  CHECK(decode_error(two).find("(JPEG with 2 components (1, 3 or 4 are decoded, as by PIL))") != std::string::npos);
+
+  // Each scan of a progressive JPEG is a pass over the whole coefficient buffer: more than 500 are refused.
+  const std::vector<unsigned char> progressive =
+      testing::read_bytes(std::string(MOBILEONE_SOURCE_DIR) + "/fuzz/corpus/fuzz_image/progressive.jpg");
+  std::size_t last_scan = 0;
+  for (std::size_t i = 0; i + 1 < progressive.size(); ++i)
+    if (progressive[i] == 0xFF && progressive[i + 1] == 0xDA) last_scan = i;
+  REQUIRE(last_scan > 0);
+  auto with_repeated_last_scan = [&](int copies) {  // libjpeg warns of a bogus progression, PIL decodes it
+    std::vector<unsigned char> jpeg(progressive.begin(), progressive.end() - 2);  // without EOI
+    for (int i = 0; i < copies; ++i) jpeg.insert(jpeg.end(), progressive.begin() + long(last_scan), progressive.end() - 2);
+    jpeg.push_back(0xFF);
+    jpeg.push_back(0xD9);
+    return jpeg;
+  };
+  CHECK(decode_error(with_repeated_last_scan(400)) == "decoded");
+  CHECK(decode_error(with_repeated_last_scan(600)).find("(JPEG with more than 500 scans)") != std::string::npos);
 }
 
 TEST_CASE("image headers are checked before stb_image allocates") {

@@ -16,11 +16,13 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include "support/blob_writer.hpp"
 #include <mobileone/dispatch.hpp>
 #include <mobileone/mobileone.hpp>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -379,6 +381,14 @@ KERNEL_SET_TEST("dwconv3x3: stride 1 and 2, every channel remainder, odd and tin
     const DepthwiseCase e(512, 7, 9, stride, true, seed++);  // 512-multiple channels take their own blocking
     check_rows<K>(e, std::size_t(e.out_w) * 512);
   }
+  // Interior rows of floor(w / 2) - 1 stride-2 pixels: one, one and a bit, almost two, two and more groups
+  // of NEON's 16-pixel assembly (the last group overlapping the one before), with a channel tail.
+  for (int w : {34, 35, 36, 64, 69})
+    for (int channels : {4, 37}) {
+      const DepthwiseCase c(channels, 5, w, 2, (seed & 1) != 0, seed);
+      ++seed;
+      check_rows<K>(c, std::size_t(c.out_w) * std::size_t(channels));
+    }
 }
 
 KERNEL_SET_TEST("conv3x3 (stem): 3 input channels, stride 2 and 1, odd sizes, every out remainder", conv_test) {
@@ -650,4 +660,32 @@ TEST_CASE("random S0..S4 on every kernel set match the scalar path; thread count
       }
     });
   }
+}
+
+// ---- The in-order NEON kernel set (dispatch.hpp, detail/arm_midr.hpp) ----------------------------------------
+
+TEST_CASE("in-order Arm cores by MIDR: Cortex-A53, A55, A510, A520 and Qualcomm's Silver cores only") {
+  for (std::uint64_t midr : {0x410fd034ull, 0x411fd050ull, 0x412fd050ull, 0x410fd461ull, 0x410fd801ull, 0x517f803cull,
+                             0x51df805eull})
+    CHECK(detail::arm_midr_is_in_order(midr));
+  // Cortex-A76, Neoverse N1, Cortex-X1, A710, Apple M1, qemu's `max`, another implementer's part 0xD05.
+  for (std::uint64_t midr : {0x414fd0b1ull, 0x414fd0c1ull, 0x411fd440ull, 0x412fd470ull, 0x611f0220ull, 0x000f0510ull,
+                             0x510fd050ull})
+    CHECK_FALSE(detail::arm_midr_is_in_order(midr));
+}
+
+// Where the ctest registration says what the emulated CPU is (MOBILEONE_TEST_CPU_IN_ORDER=1 under qemu's
+// -cpu cortex-a53, 0 under its default): the detection agrees, and a float32 NEON context takes the
+// in-order kernel set exactly there.
+TEST_CASE("the in-order NEON kernel set is chosen exactly on in-order cores") {
+  const char* expected = std::getenv("MOBILEONE_TEST_CPU_IN_ORDER");
+  if (expected == nullptr) return;
+  const bool in_order = std::string(expected) == "1";
+  CHECK(detail::cpu_is_in_order() == in_order);
+#if defined(__aarch64__)
+  const bool chosen = detail::with_kernel_set(Isa::neon, Precision::fp32, [](auto kernels) {
+    return std::is_same_v<decltype(kernels), k::neon_in_order::F32Kernels>;
+  });
+  CHECK(chosen == in_order);
+#endif
 }

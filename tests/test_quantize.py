@@ -1,6 +1,7 @@
 """mobileone-quantize end to end: the real S0 quantized on a few calibration photos gives an int8 blob that
-loads, runs in int8 and classifies the shared reference images as float32 does; the report describes
-every layer; bad inputs get one clear line and leave no file behind.
+loads, runs in int8 and classifies the shared reference images as float32 does, and passes its golden
+self-check in int8 and fp32 on every ISA; the report describes every layer; bad inputs (a source that fails
+its own self-check among them) get one clear line and leave no file behind.
 
 Usage: test_quantize.py QUANTIZE_BINARY CLASSIFY_BINARY FIXTURE_DIR SHARED_DIR (run by ctest; binaries may
 be prefixed by an emulator through MOBILEONE_EMULATOR when cross-compiling).
@@ -12,6 +13,9 @@ import subprocess
 import sys
 import tempfile
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+from mone_edit import with_altered_weight  # noqa: E402
 
 QUANTIZE, CLASSIFY, FIXTURES, SHARED = sys.argv[1:5]
 EMULATOR = shlex.split(os.environ.get("MOBILEONE_EMULATOR", ""))
@@ -84,6 +88,37 @@ class Quantize(unittest.TestCase):
             self.assertIn(key, text)
         self.assertIn("int8", text)
 
+    def test_the_int8_blob_passes_its_golden_self_check_on_every_isa(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr)
+        self.assertRegex(self.result.stdout, r"golden self-check worst error int8 [0-9.e+-]+, fp32 [0-9.e+-]+;")
+        totals = json.load(open(self.report))["totals"]["golden_self_check"]
+        self.assertLess(totals["int8_worst_relative_error"], 0.1)
+        self.assertLess(totals["fp32_worst_relative_error"], 1e-4)
+        checked = set()
+        for isa in ("scalar", "avx2", "avx512", "neon"):
+            for precision in ("int8", "fp32"):
+                result = run(CLASSIFY, "--model", self.int8, "--verify", "--json", "--isa", isa, "--precision", precision)
+                if "is not available on this CPU" in result.stderr:
+                    continue
+                with self.subTest(isa=isa, precision=precision):
+                    self.assertEqual(result.returncode, 0, result.stderr)
+                    record = json.loads(result.stdout)
+                    self.assertEqual((record["precision"], record["passed"]), (precision, True))
+                    checked.add(isa)
+        self.assertGreaterEqual(len(checked), 2)
+
+    def test_a_source_without_golden_data_gives_an_int8_model_without(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "old_int8.mone")
+            result = run(QUANTIZE, "--model", os.path.join(FIXTURES, "no_golden.mone"), "--calibration", self.photos,
+                         "-o", out, "--sensitivity-photos", "1", "--bias-passes", "0")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("has no golden self-check data (format version 1), so the int8 model will have none",
+                          result.stderr)
+            verify = run(CLASSIFY, "--model", out, "--verify")
+            self.assertEqual(verify.returncode, 1)
+            self.assertIn("no golden data (format version 2): --verify is unavailable", verify.stderr)
+
     def test_bad_inputs_fail_clearly_and_write_nothing(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.mone")
@@ -102,7 +137,11 @@ class Quantize(unittest.TestCase):
                                     "truncated")
             self.assert_clean_error(run(QUANTIZE, "--model", MODEL, "--calibration", self.photos,
                                         "-o", os.path.join(tmp, "no", "dir", "out.mone")), "out.mone")
-            self.assertEqual(sorted(os.listdir(tmp)), ["empty", "junk", "truncated.mone"])
+            altered = os.path.join(tmp, "altered.mone")
+            with_altered_weight(MODEL, altered, stage=2)
+            self.assert_clean_error(run(QUANTIZE, "--model", altered, "--calibration", self.photos, "-o", out),
+                                    "altered.mone fails its golden self-check in fp32", "stage2 is off by")
+            self.assertEqual(sorted(os.listdir(tmp)), ["altered.mone", "empty", "junk", "truncated.mone"])
 
 
 if __name__ == "__main__":

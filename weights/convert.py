@@ -2,11 +2,13 @@
 """Converts a MobileOne checkpoint into a `.mone` blob (weights/FORMAT.md), or inspects a blob.
 
     convert.py CHECKPOINT -o MODEL.mone [--labels FILE] [--name NAME] [--input-size H[,W]]
-               [--crop-fraction F] [--expect-variant s0..s4]
+               [--crop-fraction F] [--expect-variant s0..s4] [--no-golden]
     convert.py --inspect MODEL.mone
 
 Reads PyTorch zip checkpoints and safetensors files with Apple's or timm's MobileOne keys, fused or
-train-time. Needs numpy only: it never imports torch and never runs code from a checkpoint.
+train-time. The blob carries golden self-check data (FORMAT.md "Version 3"): a small synthetic input and
+the fused graph's float64 outputs on it, which `mobileone-classify --verify` compares with the engine's.
+Needs numpy only: it never imports torch and never runs code from a checkpoint.
 Every failure is one line `error: <file>: <what>` on stderr and exit status 1; a python3 without numpy
 gets one line naming an interpreter that has it. When the reader of its output goes away
 (`--inspect MODEL.mone | head`), it stops quietly with exit status 141, as a C tool killed by SIGPIPE.
@@ -49,9 +51,9 @@ def _numpy_missing() -> str:
 try:
     from checkpoint_reader import CheckpointError, read_checkpoint
     from mobileone_graph import (IMAGENET_CLASSES, STANDARD_VARIANTS, ArchitectureError, canonicalize,
-                                 check_tensors, find_state_dict, fused_layers, infer_architecture)
-    from mone_blob import (CONVOLUTIONS, BlobError, Layer, LayerKind, Model, Preprocessing, decode, encode,
-                           read_header)
+                                 check_tensors, find_state_dict, fused_layers, golden_data, infer_architecture)
+    from mone_blob import (CONVOLUTIONS, MAX_INPUT_SIDE, BlobError, Layer, LayerKind, Model, Preprocessing,
+                           decode, encode, read_header)
 except ModuleNotFoundError as missing:
     if missing.name != "numpy":
         raise
@@ -59,7 +61,6 @@ except ModuleNotFoundError as missing:
 
 IMAGENET_LABELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "imagenet_classes.txt")
 DEFAULT_INPUT_SIZE = (224, 224)
-MAX_INPUT_SIDE = 1 << 14  # the engine's limit on image sides and resize_shorter
 # timm's crop_pct: 0.875 for S0 (and anything non-standard), 0.9 for S1..S4.
 CROP_FRACTIONS = {"s1": 0.9, "s2": 0.9, "s3": 0.9, "s4": 0.9}
 DEFAULT_CROP_FRACTION = 0.875
@@ -110,7 +111,9 @@ def convert(args) -> None:
     if preprocessing.resize_shorter > MAX_INPUT_SIDE:
         raise ConversionError(args.output, f"resize_shorter {preprocessing.resize_shorter} exceeds the engine's "
                                            f"limit {MAX_INPUT_SIDE}: lower --input-size or raise --crop-fraction")
-    blob = encode(Model(name, preprocessing, layers, labels))
+    with blame(args.checkpoint):
+        golden = None if args.no_golden else golden_data(layers, preprocessing.mean, preprocessing.std)
+    blob = encode(Model(name, preprocessing, layers, labels, golden))
     with blame(args.output):
         decode(blob)  # what we write must pass every check a reader makes
         write_atomically(args.output, blob)
@@ -192,7 +195,8 @@ def inspect_blob(path: str) -> None:
     print(f"input: 3x{p.input_height}x{p.input_width} RGB; resize the shorter side to {p.resize_shorter} "
           f"(antialiased bilinear), centre crop (crop fraction {p.crop_fraction:.4g}); "
           f"mean {_floats(p.mean)}, std {_floats(p.std)}")
-    print(f"labels: {len(model.labels)} ('{model.labels[0]}' ... '{model.labels[-1]}')\n")
+    print(f"labels: {len(model.labels)} ('{model.labels[0]}' ... '{model.labels[-1]}')")
+    print(golden_summary(model.golden) + "\n")
     costs = layer_costs(model)
     print(f"{'#':>3}  {'name':<14} {'kind':<8} {'act':<4} {'in -> out':<28} {'stride':>6} {'params':>11} {'MACs':>13}")
     for i, cost in enumerate(costs):
@@ -202,6 +206,15 @@ def inspect_blob(path: str) -> None:
     total_params, total_macs = sum(c.params for c in costs), sum(c.macs for c in costs)
     print(f"\ntotal: {len(costs)} layers, {total_params:,} parameters, {total_macs:,} MACs "
           f"({total_macs / 1e6:.1f} M) at {p.input_height}x{p.input_width}")
+
+
+def golden_summary(golden) -> str:
+    if golden is None:
+        return "golden self-check: none (format version 1; --verify is unavailable)"
+    _, _, height, width = golden.input.shape
+    size = sum(array.nbytes for _, array in golden.tensors())
+    return (f"golden self-check: {height}x{width} input, outputs of stages 0..{len(golden.stages) - 1} and the "
+            f"logits ({size:,} bytes)")
 
 
 def _floats(values) -> str:
@@ -310,6 +323,9 @@ def parse_args(argv):
     parser.add_argument("--expect-variant", choices=sorted(STANDARD_VARIANTS),
                         help="fail unless the checkpoint is exactly this standard variant (default: accept any "
                              "MobileOne)")
+    parser.add_argument("--no-golden", action="store_true",
+                        help="write format version 1, without the golden self-check data, for engines older "
+                             "than format version 3 (default: version 3 with it)")
     parser.add_argument("--inspect", metavar="MODEL.mone",
                         help="validate a .mone file and print its layer table instead of converting (default: "
                              "convert)")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mone_blob import Layer, LayerKind
+from mone_blob import Golden, Layer, LayerKind
 
 BATCH_NORM_EPS = 1e-5  # PyTorch's default, used by both Apple and timm
 WRAPPER_KEYS = ("state_dict_ema", "model_ema", "state_dict", "model")  # preferred first, as timm does
@@ -439,3 +439,92 @@ def fused_layers(state: StateDict, arch: Architecture) -> list:
                         tensors=[("linear.weight", _f32(state, "linear.weight")),
                                  ("linear.bias", _f32(state, "linear.bias"))]))
     return layers
+
+
+# --- golden self-check ----------------------------------------------------------------------------------
+
+# The input the blob's golden outputs are computed on (FORMAT.md "Version 3"): small, so that the data adds
+# 2.5 % to S0's blob (0.7 % to S4's) and a phone checks it in milliseconds; not square, with odd stage sizes
+# (56x40 -> 28x20, 14x10, 7x5, 4x3, 2x2), so that swapped sides, a tile's tail or a wrong edge column show.
+GOLDEN_HEIGHT, GOLDEN_WIDTH = 56, 40
+
+
+def golden_pixels(height: int, width: int) -> np.ndarray:
+    """A synthetic photo, uint8 RGB [height, width, 3], in integer arithmetic only (identical everywhere):
+    smooth colour gradients, a disc with sharp edges, stripes and a checkerboard, and a little hashed noise.
+    Photo-like statistics keep an int8 model's activations inside the ranges it was calibrated on, where
+    random noise would drive them far past (and measure clipping instead of the engine)."""
+    y = np.arange(height, dtype=np.int64)[:, None]
+    x = np.arange(width, dtype=np.int64)[None, :]
+    h1, w1 = max(height - 1, 1), max(width - 1, 1)
+    red = 40 + 160 * x // w1 + 0 * y
+    green = 60 + 140 * y // h1 + 0 * x
+    blue = 200 - 120 * (x * h1 + y * w1) // (2 * h1 * w1)
+    rgb = np.stack([red, green, blue], axis=-1)
+    disc = (4 * y - 12 * height // 5) ** 2 + (4 * x - 7 * width // 5) ** 2 <= (min(height, width)) ** 2
+    rgb[disc] = (225, 185, 45)
+    stripes = (y < height // 3) & (x >= width // 2)
+    rgb += np.where(stripes & ((x // 2) % 2 == 0), 45, 0)[..., None]
+    checker = (y >= 3 * height // 4) & (x < width // 3)
+    rgb = np.where((checker & (((x // 3) + (y // 3)) % 2 == 1))[..., None], 255 - rgb, rgb)
+    channel = np.arange(3, dtype=np.int64)[None, None, :]
+    noise = ((y[..., None] * 73856093) ^ (x[..., None] * 19349663) ^ (channel * 83492791)) % 17 - 8
+    return np.clip(rgb + noise, 0, 255).astype(np.uint8)
+
+
+def golden_input(height: int, width: int, mean, std) -> np.ndarray:
+    """golden_pixels preprocessed as the engine's pipeline ends: (pixel / 255 - mean) / std, NCHW float32."""
+    pixels = golden_pixels(height, width).astype(np.float64) / 255.0
+    normalized = (pixels - np.asarray(mean, dtype=np.float64)) / np.asarray(std, dtype=np.float64)
+    return np.ascontiguousarray(normalized.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def _conv3x3(x: np.ndarray, weight: np.ndarray, stride: int, depthwise: bool) -> np.ndarray:
+    """x [C, H, W], weight [O, C or 1, 3, 3], padding 1."""
+    _, height, width = x.shape
+    out_h, out_w = (height - 1) // stride + 1, (width - 1) // stride + 1
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    out = np.zeros((weight.shape[0], out_h, out_w))
+    for dy in range(3):
+        for dx in range(3):
+            tap = padded[:, dy:dy + stride * (out_h - 1) + 1:stride, dx:dx + stride * (out_w - 1) + 1:stride]
+            if depthwise:
+                out += weight[:, 0, dy, dx][:, None, None] * tap
+            else:
+                out += np.tensordot(weight[:, :, dy, dx], tap, axes=(1, 0))
+    return out
+
+
+def fused_forward(layers: list, image: np.ndarray):
+    """The fused graph in float64 on image [1, 3, H, W]: (per-stage outputs [1, C, h, w] for stages 0..S,
+    logits [1, classes]). A stage's output is that of its last layer (squeeze-excite included)."""
+    x = image[0].astype(np.float64)
+    stages = {}
+    for layer in layers:
+        t = [array.astype(np.float64) for _, array in layer.tensors]
+        if layer.kind in (LayerKind.STEM, LayerKind.DEPTHWISE):
+            x = _conv3x3(x, t[0], layer.stride, layer.kind == LayerKind.DEPTHWISE) + t[1][:, None, None]
+        elif layer.kind == LayerKind.POINTWISE:
+            x = np.tensordot(t[0][:, :, 0, 0], x, axes=(1, 0)) + t[1][:, None, None]
+        elif layer.kind == LayerKind.SQUEEZE_EXCITE:
+            hidden = np.maximum(t[0][:, :, 0, 0] @ x.mean(axis=(1, 2)) + t[1], 0.0)
+            x = x / (1.0 + np.exp(-(t[2][:, :, 0, 0] @ hidden + t[3])))[:, None, None]
+        elif layer.kind == LayerKind.AVGPOOL:
+            x = x.mean(axis=(1, 2))
+        else:
+            x = t[0] @ x + t[1]
+        if layer.relu:
+            x = np.maximum(x, 0.0)
+        if layer.kind not in (LayerKind.AVGPOOL, LayerKind.LINEAR):
+            stages[layer.stage] = x
+    if sorted(stages) != list(range(len(stages))):
+        raise ArchitectureError(f"stages {sorted(stages)}: every stage from 0 needs layers for golden outputs")
+    return [stages[s][None] for s in range(len(stages))], x[None]
+
+
+def golden_data(layers: list, mean, std) -> Golden:
+    """The golden input at GOLDEN_HEIGHT x GOLDEN_WIDTH and the fused graph's outputs on it, as stored."""
+    image = golden_input(GOLDEN_HEIGHT, GOLDEN_WIDTH, mean, std)
+    stages, logits = fused_forward(layers, image)
+    return Golden(image, [_finite_float32(s, f"golden output of stage {i}") for i, s in enumerate(stages)],
+                  _finite_float32(logits, "golden logits"))

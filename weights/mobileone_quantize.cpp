@@ -13,7 +13,9 @@
 //   pass C   int8 on the photos (repeated --bias-passes times): bias correction from the means of each
 //            layer's int8-path input;
 //   sensitivity: KL(fp32 || only this layer int8) per candidate; the most sensitive stay fp32 within
-//            --fp32-budget of the candidates' MACs; a last bias pass and a check pass on the final model.
+//            --fp32-budget of the candidates' MACs; a last bias pass and a check pass on the final model;
+//   golden   the source's golden self-check input carried over, with the float64 outputs of the int8
+//            model's effective weights on it (weights/FORMAT.md "Version 3"), checked in int8 and fp32.
 // Errors are one line on stderr and exit status 1; the output is written atomically (nothing on failure).
 #include <algorithm>
 #include <cctype>
@@ -39,6 +41,7 @@
 
 #include "image_file.hpp"
 #include "mone_writer.hpp"
+#include "support/golden_blob.hpp"
 
 #include "support/tool_main.hpp"
 
@@ -648,8 +651,11 @@ void correct_bias(const NetLayer& l, QuantLayer& q, const std::vector<double>& m
   }
 }
 
-// The blob with the layers in `int8` quantized (the others float32, as equalized).
-std::vector<unsigned char> build_blob(const Network& net, const std::vector<QuantLayer>& quant, const std::vector<bool>& int8) {
+// The blob with the layers in `int8` quantized (the others float32, as equalized). With `golden_input`'s
+// input when it has one, also its golden data: the float64 forward of this model in float arithmetic (int8
+// layers on their dequantized weights, what fp32 runs) and in int8 arithmetic (their inputs in uint8).
+std::vector<unsigned char> build_blob(const Network& net, const std::vector<QuantLayer>& quant, const std::vector<bool>& int8,
+                                      const mobileone::GoldenView* golden_input = nullptr) {
   std::vector<bw::Layer> layers;
   for (std::size_t i = 0; i < net.layers.size(); ++i) {
     const NetLayer& l = net.layers[i];
@@ -671,7 +677,11 @@ std::vector<unsigned char> build_blob(const Network& net, const std::vector<Quan
     }
     layers.push_back(std::move(out));
   }
-  return bw::write_blob(net.name, net.preprocess, layers, net.labels);
+  const std::vector<unsigned char> blob = bw::write_blob(net.name, net.preprocess, layers, net.labels);
+  if (golden_input == nullptr || !golden_input->available()) return blob;
+  const mobileone::BlobView view = mobileone::parse_blob(blob.data(), blob.size());
+  return bw::write_blob(net.name, net.preprocess, layers, net.labels,
+                        mobileone::golden_data(view, golden_input->input.data, golden_input->height(), golden_input->width()));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -688,6 +698,26 @@ std::string json_number(double v) {
 
 std::string json_count(double v) { return std::to_string(std::llround(v)); }
 
+// The golden self-check of `model` in `precision` (the fastest ISA here): the worst stage's relative error,
+// or NaN without golden data. A stage past the tolerance throws, naming it; unless `fatal` is false (int8,
+// where a rounding cascade can cross it without a bug): then a note says that --verify will report it.
+double self_check(const mobileone::Model& model, mobileone::Precision precision, const std::string& what, bool fatal = true) {
+  mobileone::Options options;
+  options.precision = precision;
+  const mobileone::Verification v = mobileone::verify(model, options);
+  if (!v.available) return std::numeric_limits<double>::quiet_NaN();
+  if (const mobileone::StageVerification* first = v.first_divergence()) {
+    const std::string finding = what + " fails its golden self-check in " + mobileone::precision_name(precision) + " on " +
+                                v.kernel_set + ": " + first->name + " is off by " + json_number(first->relative_error) +
+                                " (relative), more than the tolerance " + json_number(first->tolerance);
+    if (fatal) throw Error(finding);
+    std::cerr << "mobileone-quantize: note: " << finding << "; --verify will report it (try other calibration photos)\n";
+  }
+  double worst = 0;
+  for (const mobileone::StageVerification& s : v.stages) worst = std::max(worst, s.relative_error);
+  return worst;
+}
+
 std::string json_agreement(const Agreement& a) {
   return "{\"photos\": " + std::to_string(a.photos) + ", \"top1_agreement\": " + json_number(a.top1) +
          ", \"top5_overlap\": " + json_number(a.top5_overlap) + ", \"mean_kl\": " + json_number(a.mean_kl) + "}";
@@ -696,6 +726,8 @@ std::string json_agreement(const Agreement& a) {
 struct Summary {
   std::size_t photos = 0, blob_bytes = 0, source_bytes = 0;
   double equalization_error = 0, seconds = 0, int8_macs = 0, total_macs = 0, candidate_macs = 0;
+  // The final model's golden self-check: the worst stage's relative error per precision (NaN: no golden data).
+  double golden_int8 = std::numeric_limits<double>::quiet_NaN(), golden_fp32 = golden_int8;
   Agreement calibration;
   std::vector<std::string> kept_fp32;
 };
@@ -738,6 +770,8 @@ std::string report_json(const Arguments& args, const Network& net, const std::ve
     << ", \"blob_bytes\": " << s.blob_bytes << ", \"fp32_blob_bytes\": " << s.source_bytes
     << ",\n             \"equalization_max_relative_logit_difference\": " << json_number(s.equalization_error)
     << ",\n             \"calibration_agreement\": " << json_agreement(s.calibration)
+    << ",\n             \"golden_self_check\": {\"int8_worst_relative_error\": " << json_number(s.golden_int8)
+    << ", \"fp32_worst_relative_error\": " << json_number(s.golden_fp32) << "}"
     << ",\n             \"seconds\": " << json_number(s.seconds) << "}\n}\n";
   return o.str();
 }
@@ -754,6 +788,11 @@ int run(int argc, char** argv) {
   check_output_directory(args.output, "output");
   if (!args.report.empty()) check_output_directory(args.report, "report");
   const mobileone::Model source = mobileone::Model::load(args.model);
+  const mobileone::BlobView& source_blob = mobileone::detail::ModelAccess::data(source).blob;
+  if (!source_blob.golden.available())
+    std::cerr << "mobileone-quantize: note: " << args.model << " has no golden self-check data (format version "
+              << source_blob.format_version << "), so the int8 model will have none: convert it again with weights/convert.py\n";
+  self_check(source, mobileone::Precision::fp32, args.model);  // calibrating on a broken engine would be in vain
   Network net = copy_network(source);
   const std::size_t n = net.layers.size();
   const Photos photos = load_photos(args.calibration, net.preprocess);
@@ -871,8 +910,11 @@ int run(int argc, char** argv) {
 
   // The final model: its bias correction from its own int8 path, then a check pass.
   if (bias_passes > 0) int8_bias_pass("pass D: final int8 bias correction", chosen);
-  const std::vector<unsigned char> blob = build_blob(net, quant, chosen);
-  const Logits final_logits = run_pass("pass E: check", model_from(blob), int8, photos, all, args.threads, nullptr);
+  const std::vector<unsigned char> blob = build_blob(net, quant, chosen, &source_blob.golden);
+  const mobileone::Model final_model = model_from(blob);
+  const Logits final_logits = run_pass("pass E: check", final_model, int8, photos, all, args.threads, nullptr);
+  summary.golden_int8 = self_check(final_model, int8, "the int8 model", /*fatal=*/false);
+  summary.golden_fp32 = self_check(final_model, fp32, "the int8 model");
   write_file_atomically(args.output, blob.data(), blob.size());
 
   summary.photos = all.size();
@@ -886,11 +928,11 @@ int run(int argc, char** argv) {
     const std::string json = report_json(args, net, quant, chosen, summary);
     write_file_atomically(args.report, json.data(), json.size());
   }
-  char line[256];
-  std::snprintf(line, sizeof line, "%.1f%% of MACs int8, %zu layers kept fp32; on the %zu calibration photos: top-1 agreement %.1f%%, top-5 overlap %.1f%%, mean KL %.4f; %.1f s",
+  char line[320];
+  std::snprintf(line, sizeof line, "%.1f%% of MACs int8, %zu layers kept fp32; on the %zu calibration photos: top-1 agreement %.1f%%, top-5 overlap %.1f%%, mean KL %.4f; golden self-check worst error int8 %.2g, fp32 %.2g; %.1f s",
                 100 * summary.int8_macs / summary.total_macs, summary.kept_fp32.size(), summary.photos,
                 100 * summary.calibration.top1, 100 * summary.calibration.top5_overlap, summary.calibration.mean_kl,
-                summary.seconds);
+                summary.golden_int8, summary.golden_fp32, summary.seconds);
   std::cout << args.output << ": " << net.name << " int8, " << blob.size() << " bytes, " << line << "\n";
   return 0;
 }

@@ -1,5 +1,5 @@
-"""The `.mone` weight blob of weights/FORMAT.md (version 1): an in-memory model, its encoder, and a
-decoder that performs every check FORMAT.md lists before it returns anything."""
+"""The `.mone` weight blob of weights/FORMAT.md (versions 1 and 3; float32 only): an in-memory model, its
+encoder, and a decoder that performs every check FORMAT.md lists before it returns anything."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MAGIC = b"\x89MONE\r\n\x1a"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # float32 layers
+GOLDEN_FORMAT_VERSION = 3  # float32 layers and golden self-check tensors
 HEADER_SIZE = 160
 INPUT_CHANNELS = 3
 COLOR_ORDER_RGB = 0
@@ -22,6 +23,7 @@ NO_TENSOR = 0xFFFFFFFF
 TENSOR_ALIGNMENT = 64
 SECTION_ALIGNMENT = 8
 MAX_LAYERS, MAX_TENSORS, MAX_STRINGS = 4096, 16384, 1_000_000
+MAX_INPUT_SIDE = 1 << 14  # the engine's limit on image sides, resize_shorter and the golden input
 
 LAYER_RECORD = struct.Struct("<16I")
 TENSOR_RECORD = struct.Struct("<4I4IQQ")  # name, dtype, rank, reserved, dims[4], offset, byte_size
@@ -37,7 +39,7 @@ HEADER_FIELDS = (
     ("input_height", 100, "I"), ("input_width", 104, "I"), ("resize_shorter", 108, "I"),
     ("crop_fraction", 112, "f"), ("color_order", 116, "I"), ("interpolation", 120, "I"),
     ("mean", 124, "3f"), ("std", 136, "3f"), ("name_string", 148, "I"), ("labels_first_string", 152, "I"),
-    ("reserved", 156, "I"),
+    ("golden_first_tensor", 156, "I"),  # version 3; reserved (0) in version 1
 )
 CHECKSUM_START = 32
 
@@ -80,11 +82,26 @@ class Preprocessing:
 
 
 @dataclass
+class Golden:
+    """The golden self-check (FORMAT.md "Version 3"): an input and the float64 forward's outputs on it,
+    stored as float32 in PyTorch's layouts."""
+    input: np.ndarray  # [1, 3, H, W]
+    stages: list  # per stage 0..S: [1, C, h, w]
+    logits: np.ndarray  # [1, classes]
+
+    def tensors(self) -> list:
+        """(name, array) in the order the blob stores them."""
+        return ([("golden.input", self.input)] + [(f"golden.stage{s}", a) for s, a in enumerate(self.stages)]
+                + [("golden.logits", self.logits)])
+
+
+@dataclass
 class Model:
     name: str
     preprocessing: Preprocessing
     layers: list
     labels: list
+    golden: Golden = None  # None: a version-1 blob
 
 
 class BlobError(Exception):
@@ -127,7 +144,7 @@ class _StringTable:
 
 
 def encode(model: Model) -> bytes:
-    """The blob's bytes. Tensors are stored as little-endian float32."""
+    """The blob's bytes: version 3 with golden data, else version 1. Tensors are little-endian float32."""
     strings = _StringTable()
     name_string = strings.add(model.name)
     labels_first = len(strings.strings)
@@ -143,6 +160,9 @@ def encode(model: Model) -> bytes:
         layer_records.append(LAYER_RECORD.pack(
             layer.kind, layer.in_channels, layer.out_channels, layer.stride, int(layer.relu), layer.stage,
             layer.block, name, *slots, layer.hidden, 0, 0, 0))
+    golden_first = len(tensors) if model.golden else 0
+    for tensor_name, array in model.golden.tensors() if model.golden else []:
+        tensors.append((strings.add(tensor_name), np.ascontiguousarray(array, dtype="<f4")))
     string_bytes = strings.encode()
 
     layer_table = HEADER_SIZE
@@ -165,14 +185,14 @@ def encode(model: Model) -> bytes:
 
     p = model.preprocessing
     header = dict(
-        magic=MAGIC, format_version=FORMAT_VERSION, header_size=HEADER_SIZE, file_size=end, checksum=0,
+        magic=MAGIC, format_version=GOLDEN_FORMAT_VERSION if model.golden else FORMAT_VERSION, header_size=HEADER_SIZE, file_size=end, checksum=0,
         flags=0, layer_count=len(layer_records), tensor_count=len(tensors), class_count=len(model.labels),
         string_count=len(strings.strings), layer_table_offset=layer_table, tensor_table_offset=tensor_table,
         string_table_offset=string_table, string_table_size=len(string_bytes), data_offset=data_offset,
         data_size=end - data_offset, input_channels=INPUT_CHANNELS, input_height=p.input_height,
         input_width=p.input_width, resize_shorter=p.resize_shorter, crop_fraction=p.crop_fraction,
         color_order=COLOR_ORDER_RGB, interpolation=INTERPOLATION_BILINEAR_ANTIALIASED, mean=p.mean, std=p.std,
-        name_string=name_string, labels_first_string=labels_first, reserved=0)
+        name_string=name_string, labels_first_string=labels_first, golden_first_tensor=golden_first)
     for name, offset, fmt in HEADER_FIELDS:
         value = header[name]
         struct.pack_into("<" + fmt, blob, offset, *(value if fmt == "3f" else (value,)))
@@ -192,8 +212,9 @@ def read_header(data: bytes) -> dict:
         header[name] = values if fmt == "3f" else values[0]
     if header["magic"] != MAGIC:
         raise BlobError("bad magic at offset 0: not a .mone file")
-    if header["format_version"] != FORMAT_VERSION:
-        raise BlobError(f"format version {header['format_version']} is not supported (this reader knows 1)")
+    if header["format_version"] not in (FORMAT_VERSION, GOLDEN_FORMAT_VERSION):
+        raise BlobError(f"format version {header['format_version']} is not supported (this reader knows 1 and 3: "
+                        "float32 models; int8 ones are read by the engine)")
     if header["header_size"] != HEADER_SIZE:
         raise BlobError(f"header_size is {header['header_size']}, expected {HEADER_SIZE}")
     if header["file_size"] != len(data):
@@ -218,8 +239,9 @@ def decode(data: bytes) -> Model:
     if first + header["class_count"] > len(strings):
         raise BlobError(f"labels {first}..{first + header['class_count'] - 1} lie outside the string table "
                         f"({len(strings)} strings)")
+    golden = _read_golden(data, header, tensors, layers) if header["format_version"] == GOLDEN_FORMAT_VERSION else None
     return Model(name=_string(strings, header["name_string"], "model name"), preprocessing=preprocessing,
-                 layers=layers, labels=strings[first:first + header["class_count"]])
+                 layers=layers, labels=strings[first:first + header["class_count"]], golden=golden)
 
 
 def _check_checksum(data: bytes, header: dict) -> None:
@@ -297,6 +319,44 @@ def _read_tensors(data: bytes, header: dict, strings: list) -> list:
         array = np.frombuffer(data, dtype="<f4", count=byte_size // 4, offset=offset).reshape(shape)
         tensors.append((strings[name_string], array))
     return tensors
+
+
+def golden_shapes(layers: list, height: int, width: int) -> list:
+    """The shapes of the golden tensors for an input of height x width: input, stages 0..S, logits.
+    Raises BlobError for a backbone stage without layers (it has no output to check)."""
+    shapes, stage_shapes = [(1, INPUT_CHANNELS, height, width)], {}
+    for layer in layers[:-2]:
+        if layer.kind in (LayerKind.STEM, LayerKind.DEPTHWISE):
+            height, width = (height - 1) // layer.stride + 1, (width - 1) // layer.stride + 1
+        stage_shapes[layer.stage] = (1, layer.out_channels, height, width)
+    for stage in range(layers[-3].stage + 1):
+        if stage not in stage_shapes:
+            raise BlobError(f"golden data: stage {stage} has no layers, so no output to check")
+        shapes.append(stage_shapes[stage])
+    return shapes + [(1, layers[-1].out_channels)]
+
+
+def _read_golden(data: bytes, header: dict, tensors: list, layers: list) -> Golden:
+    """Check 8 (version 3): the golden tensors exist, belong to no layer, have the shapes the graph gives
+    at the golden input's size, and are finite."""
+    first, count = header["golden_first_tensor"], layers[-3].stage + 3
+    if first + count > len(tensors):
+        raise BlobError(f"golden data: tensors {first}..{first + count - 1} lie outside the tensor table "
+                        f"({len(tensors)} tensors)")
+    golden = tensors[first:first + count]
+    owned = {id(array) for layer in layers for _, array in layer.tensors}
+    input_shape = golden[0][1].shape
+    if len(input_shape) != 4 or input_shape[:2] != (1, INPUT_CHANNELS) or max(input_shape[2:]) > MAX_INPUT_SIDE:
+        raise BlobError(f"golden data: input tensor '{golden[0][0]}' has shape {list(input_shape)}, expected "
+                        f"[1, {INPUT_CHANNELS}, H, W] with sides up to {MAX_INPUT_SIDE}")
+    for (name, array), shape in zip(golden, golden_shapes(layers, *input_shape[2:])):
+        if id(array) in owned:
+            raise BlobError(f"golden data: tensor '{name}' is also a layer's")
+        if array.shape != shape:
+            raise BlobError(f"golden data: tensor '{name}' has shape {list(array.shape)}, expected {list(shape)}")
+        if not np.isfinite(array).all():
+            raise BlobError(f"golden data: tensor '{name}' holds NaN or infinite values")
+    return Golden(golden[0][1], [array for _, array in golden[1:-1]], golden[-1][1])
 
 
 def _read_layer(data: bytes, header: dict, index: int, strings: list, tensors: list) -> Layer:
@@ -382,7 +442,7 @@ def _read_preprocessing(header: dict) -> Preprocessing:
         raise BlobError(f"interpolation {header['interpolation']} is unknown (only 1 = antialiased bilinear)")
     if not all(map(math.isfinite, header["mean"] + header["std"])) or min(header["std"]) <= 0:
         raise BlobError("preprocessing mean/std are not finite or std <= 0")
-    if header["reserved"] != 0:
-        raise BlobError("reserved header field is not zero")
+    if header["format_version"] == FORMAT_VERSION and header["golden_first_tensor"] != 0:
+        raise BlobError("reserved header field (offset 156) is not zero")
     return Preprocessing(header["input_height"], header["input_width"], header["resize_shorter"],
                          header["crop_fraction"], header["mean"], header["std"])

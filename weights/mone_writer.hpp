@@ -1,5 +1,6 @@
 // Writes `.mone` blobs (weights/FORMAT.md) from layers and tensors: version 1 when every layer and tensor
-// is float32, version 2 as soon as one layer is int8 or one tensor is int8 / int32. The converter (Python)
+// is float32, version 2 as soon as one layer is int8 or one tensor is int8 / int32, version 3 with golden
+// self-check data. The converter (Python)
 // writes the float32 blobs users ship; this writer serves mobileone-quantize (int8 blobs) and, through
 // tests/support/blob_writer.hpp, the tests' and benchmarks' synthetic models.
 #pragma once
@@ -53,9 +54,23 @@ struct Layer {
   std::vector<Tensor> tensors;  // in slot order, at most 4
 };
 
-// The format version these layers need: 2 for any int8 layer or non-float32 tensor, else 1 (so float32
-// models stay readable by version-1 readers).
-inline std::uint32_t required_format_version(const std::vector<Layer>& layers) {
+// The golden self-check (FORMAT.md "Version 3"): float32 tensors, the input [1, 3, H, W] and, per
+// arithmetic, each stage's output [1, C, h, w] and the logits [1, classes]: float (stages 0 .. S), and for
+// a blob with int8 layers int8 as well (stages 1 .. S). Empty (no input values): none.
+struct GoldenOutputs {
+  std::vector<Tensor> stages;  // from stage 0 (float) or 1 (int8)
+  Tensor logits;
+};
+struct Golden {
+  Tensor input;
+  GoldenOutputs fp32, int8;
+  bool empty() const { return input.values.empty(); }
+};
+
+// The format version these layers need: 3 with golden data, 2 for any int8 layer or non-float32 tensor,
+// else 1 (so float32 models stay readable by version-1 readers).
+inline std::uint32_t required_format_version(const std::vector<Layer>& layers, const Golden& golden = {}) {
+  if (!golden.empty()) return blob_format::kGoldenVersion;
   for (const Layer& l : layers) {
     if (l.desc.precision != LayerPrecision::fp32) return 2;
     for (const Tensor& t : l.tensors)
@@ -67,7 +82,8 @@ inline std::uint32_t required_format_version(const std::vector<Layer>& layers) {
 // The whole file in memory. Throws mobileone::Error on a tensor whose elements do not match its shape
 // or a layer with more than 4 tensors (a writer bug the reader would otherwise report less clearly).
 inline std::vector<unsigned char> write_blob(const std::string& model_name, const PreprocessSpec& preprocess,
-                                             const std::vector<Layer>& layers, const std::vector<std::string>& labels) {
+                                             const std::vector<Layer>& layers, const std::vector<std::string>& labels,
+                                             const Golden& golden = {}) {
   using namespace blob_format;
   std::vector<std::string> strings{model_name};
   auto add_string = [&](const std::string& s) {
@@ -80,6 +96,15 @@ inline std::vector<unsigned char> write_blob(const std::string& model_name, cons
     std::uint64_t offset;
   };
   std::vector<TensorRecord> tensors;
+  auto add_tensor = [&](const Tensor& tensor) {
+    std::size_t elements = 1;
+    for (std::uint32_t d : tensor.shape) elements *= d;
+    if (elements != tensor.element_count() || tensor.shape.empty() || tensor.shape.size() > 4)
+      throw Error("blob writer: tensor '" + tensor.name + "' has " + std::to_string(tensor.element_count()) +
+                  " elements for a rank-" + std::to_string(tensor.shape.size()) + " shape of " + std::to_string(elements));
+    tensors.push_back({add_string(tensor.name), &tensor, 0});
+    return std::uint32_t(tensors.size() - 1);
+  };
   std::vector<std::uint32_t> layer_words;
   for (const Layer& l : layers) {
     if (l.tensors.size() > 4) throw Error("blob writer: layer '" + l.name + "' has more than 4 tensors");
@@ -90,18 +115,16 @@ inline std::vector<unsigned char> write_blob(const std::string& model_name, cons
                                l.desc.relu ? 1u : 0u, std::uint32_t(l.desc.stage), std::uint32_t(l.desc.block),
                                add_string(l.name), kNoTensor, kNoTensor, kNoTensor, kNoTensor,
                                std::uint32_t(l.desc.hidden), std::uint32_t(l.desc.precision), scale_bits, 0};
-    for (std::size_t t = 0; t < l.tensors.size(); ++t) {
-      const Tensor& tensor = l.tensors[t];
-      std::size_t elements = 1;
-      for (std::uint32_t d : tensor.shape) elements *= d;
-      if (elements != tensor.element_count() || tensor.shape.empty() || tensor.shape.size() > 4)
-        throw Error("blob writer: tensor '" + tensor.name + "' has " + std::to_string(tensor.element_count()) +
-                    " elements for a rank-" + std::to_string(tensor.shape.size()) + " shape of " +
-                    std::to_string(elements));
-      words[8 + t] = std::uint32_t(tensors.size());
-      tensors.push_back({add_string(tensor.name), &tensor, 0});
-    }
+    for (std::size_t t = 0; t < l.tensors.size(); ++t) words[8 + t] = add_tensor(l.tensors[t]);
     layer_words.insert(layer_words.end(), words, words + 16);
+  }
+  std::uint32_t golden_first = 0;
+  if (!golden.empty()) {
+    golden_first = add_tensor(golden.input);
+    for (const GoldenOutputs* outputs : {&golden.fp32, &golden.int8}) {
+      for (const Tensor& stage : outputs->stages) add_tensor(stage);
+      if (!outputs->stages.empty()) add_tensor(outputs->logits);
+    }
   }
   const std::uint32_t labels_first = std::uint32_t(strings.size());
   for (const std::string& label : labels) add_string(label);
@@ -123,7 +146,7 @@ inline std::vector<unsigned char> write_blob(const std::string& model_name, cons
   auto put = [&](std::uint64_t at, const auto& value) { std::memcpy(out.data() + at, &value, sizeof(value)); };
 
   std::memcpy(out.data(), kMagic, sizeof(kMagic));
-  put(8, required_format_version(layers));
+  put(8, required_format_version(layers, golden));
   put(12, std::uint32_t(kHeaderSize));
   put(16, std::uint64_t(out.size()));
   put(32, std::uint32_t(layers.size()));
@@ -149,6 +172,7 @@ inline std::vector<unsigned char> write_blob(const std::string& model_name, cons
   }
   put(148, std::uint32_t(0));  // the model name is string 0
   put(152, labels_first);
+  put(156, golden_first);
   if (!layer_words.empty()) std::memcpy(out.data() + layer_table, layer_words.data(), layer_words.size() * 4);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const std::uint64_t rec = tensor_table + i * kTensorRecordSize;

@@ -51,11 +51,13 @@ sys.path.insert(0, str(HERE))
 import peer_common as pc  # noqa: E402
 import peer_int8  # noqa: E402
 
-ENGINES = ["ours", "torch-eager", "torch-best", "ort", "opencv", "ort-int8", "ours-int8"]
+ENGINES = ["ours", "torch-eager", "torch-best", "ort", "opencv", "ort-int8", "ours-int8", "torch-bf16", "ours-bf16"]
 INT8_ENGINES = ["ort-int8", "ours-int8"]
+HALF_ENGINES = ["torch-bf16", "ours-bf16"]  # bf16 arithmetic on the fp32 weights: logits shown, not checked
 FP32_PEERS = ["torch-eager", "torch-best", "ort", "opencv"]  # the "best peer" of the fp32 targets
 TITLES = {"ours": "ours", "torch-eager": "PyTorch eager", "torch-best": "PyTorch best", "ort": "ONNX Runtime",
-          "opencv": "OpenCV DNN", "ort-int8": "onnxruntime int8 (QDQ)", "ours-int8": "mobileone int8"}
+          "opencv": "OpenCV DNN", "ort-int8": "onnxruntime int8 (QDQ)", "ours-int8": "mobileone int8",
+          "torch-bf16": "PyTorch bf16 (autocast, channels-last)", "ours-bf16": "mobileone bf16"}
 SHARED = Path(os.environ.get("MOBILEONE_SHARED", REPO.parent / "shared"))
 REAL_CHECKPOINTS = {"s0": "weights/mobileone_s0.pth.tar"}  # under SHARED; int8 agreement uses real weights
 DEFAULT_PEAK = 58.5  # G multiply-adds/s per core, AMD Zen4 dev VM (see bench/bench_common.hpp)
@@ -338,6 +340,8 @@ def measure_ours(args, tools, model: Path, inp: Path, variant: str, threads: int
             "--shape", f"1,3,{args.size},{args.size}", "--json", "--threads", str(threads)]
     if args.isa:
         base += ["--isa", args.isa]
+    if engine == "ours-bf16":
+        base += ["--precision", "bf16"]
     try:
         probe = base + ["--repeat", "1"] + (["--logits-out", logits] if logits else [])
         first = json.loads(run_checked([str(c) for c in probe], timeout=3600).stdout.splitlines()[-1])
@@ -359,7 +363,7 @@ def start_workers(args, engines, models: Path, inp: Path, ort, out: Path, unavai
               "--warmup", str(args.warmup), "--min-runs", str(args.min_runs), "--max-runs", str(args.max_runs)]
     workers = {}
     for engine in engines:
-        if engine in ("ours", "ours-int8") or engine in unavailable:
+        if engine in ("ours", "ours-int8", "ours-bf16") or engine in unavailable:
             continue
         if engine in ("ort", "ort-int8"):
             spec = {"ort_module": str(ort[1]), "models": str(models), "input": str(inp), "size": args.size,
@@ -368,7 +372,7 @@ def start_workers(args, engines, models: Path, inp: Path, ort, out: Path, unavai
             cmd = [ort[0], HERE / "ort_peer.js", json.dumps(spec)]
         else:
             script = {"torch-eager": ["peer_torch.py", "eager"], "torch-best": ["peer_torch.py", "best"],
-                      "opencv": ["peer_opencv.py"]}[engine]
+                      "torch-bf16": ["peer_torch.py", "bf16"], "opencv": ["peer_opencv.py"]}[engine]
             cmd = [args.python, HERE / script[0], *script[1:], *common]
         workers[engine] = Worker(engine, cmd, out / "logs" / f"{engine}.log")
     return workers
@@ -496,6 +500,8 @@ def build_report(args, summary, errors, info, unavailable, config_errors, macs, 
     add("")
     if set(INT8_ENGINES) & set(engines):
         int8_section(args, summary, int8_records, csv_rows, add)
+    if set(HALF_ENGINES) & set(engines):
+        half_section(args, summary, errors, csv_rows, add)
     add("## Sanity check: logits vs the PyTorch eager reference, max|x - ref| / max|ref| (tolerance "
         f"{args.tolerance:g})")
     add("")
@@ -512,6 +518,8 @@ def build_report(args, summary, errors, info, unavailable, config_errors, macs, 
                 row.append("n/a")
             elif e in INT8_ENGINES:  # quantization error, not a check
                 row.append(f"{err:.1e} (int8)")
+            elif e in HALF_ENGINES:  # rounding to bf16, not a check
+                row.append(f"{err:.1e} (bf16)")
             else:
                 row.append(f"{err:.1e}" + ("" if err <= args.tolerance else " FAIL"))
                 if err > args.tolerance:
@@ -556,6 +564,40 @@ def build_report(args, summary, errors, info, unavailable, config_errors, macs, 
 
 def agreement_text(r) -> str:
     return f"{100 * r['top1']:.1f}% / {100 * r['top5_overlap']:.1f}% / {r['kl']:.3f}"
+
+
+def half_section(args, summary, errors, csv_rows, add) -> None:
+    """The bf16 table of results.md: our bf16 and PyTorch's bf16 beside our fp32, with each one's logit error
+    against the fp32 reference; adds the same columns to ratios.csv's rows."""
+    def ms(engine, v, t):
+        s = summary.get((engine, v, t))
+        return s["value"] if s else None
+
+    def ratio(a, b):
+        return f"{a / b:.2f}" if a is not None and b else "n/a"
+
+    def error(engine, v):
+        e = errors.get(engine, {}).get(v)
+        return "n/a" if e is None else f"{e:.1e}"
+
+    add("## bf16: latency next to fp32")
+    add("")
+    add("Logit error: max|x - ref| / max|ref| against the PyTorch fp32 reference on the same (random) weights.")
+    add("")
+    add("| variant | threads | ours fp32 ms | mobileone bf16 ms | mobileone bf16 / ours fp32 | PyTorch bf16 ms | "
+        "PyTorch bf16 / ours fp32 | mobileone bf16 / PyTorch bf16 | mobileone bf16 logit error | PyTorch bf16 logit error |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = {(r["variant"], r["threads"]): r for r in csv_rows}
+    for v in args.variants:
+        for t in args.threads:
+            ours, bf16, torch_bf16 = (ms(e, v, t) for e in ("ours", "ours-bf16", "torch-bf16"))
+            add(f"| {v.upper()} | {t} | {fmt_ms(ours) if ours else 'n/a'} | {fmt_ms(bf16) if bf16 else 'n/a'} | "
+                f"{ratio(bf16, ours)} | {fmt_ms(torch_bf16) if torch_bf16 else 'n/a'} | {ratio(torch_bf16, ours)} | "
+                f"{ratio(bf16, torch_bf16)} | {error('ours-bf16', v)} | {error('torch-bf16', v)} |")
+            row = rows.get((v, t))
+            if row is not None:
+                row.update({"ours_bf16_ms": bf16 or "", "torch_bf16_ms": torch_bf16 or ""})
+    add("")
 
 
 def int8_section(args, summary, int8_records, csv_rows, add) -> None:

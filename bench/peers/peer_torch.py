@@ -9,6 +9,9 @@
       eager: the nn.Module as is (NCHW, torch.inference_mode)
       best:  torch.jit.script -> torch.jit.freeze -> torch.jit.optimize_for_inference (oneDNN convs with
              prepacked weights, conv+ReLU fused): PyTorch's fastest CPU inference mode without extra packages.
+      bf16:  the module and input in channels-last memory format under torch.cpu.amp.autocast(bfloat16):
+             PyTorch's bf16 CPU inference (oneDNN bf16 convolutions, float32 accumulation), as its docs
+             recommend it; logits returned as float32.
 
 The graph (one module per .mone layer): stem Conv3x3/s2+ReLU, then per unit depthwise Conv3x3+ReLU and
 pointwise Conv1x1+ReLU; in S4's squeeze-excite units the conv has no ReLU and is followed by
@@ -126,6 +129,15 @@ def worker(mode: str, args) -> None:
         model = load_module(os.path.join(args.models, variant + ".mone"))
         if mode == "best":
             model = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.script(model)))
+        if mode == "bf16":
+            model = model.to(memory_format=torch.channels_last)
+            x_last = x.to(memory_format=torch.channels_last)
+
+            def run_bf16():
+                with torch.cpu.amp.autocast(dtype=torch.bfloat16):
+                    return model(x_last).float()
+
+            return run_bf16
         return lambda: model(x)
 
     def set_threads(n):
@@ -146,7 +158,7 @@ def main() -> None:
     ex.add_argument("--input", required=True)
     ex.add_argument("--size", type=int, default=224)
     ex.add_argument("--ref-logits", required=True)
-    for mode in ("eager", "best"):
+    for mode in ("eager", "best", "bf16"):
         pc.add_worker_arguments(sub.add_parser(mode))
     args = parser.parse_args()
     if args.mode == "export":

@@ -1,4 +1,4 @@
-// Reader and validator of the `.mone` weight blob (weights/FORMAT.md, versions 1 and 2).
+// Reader and validator of the `.mone` weight blob (weights/FORMAT.md, versions 1 to 3).
 // Nothing in a blob is trusted: every size, offset, index and shape is checked, with overflow-safe
 // arithmetic, before anything is used, and a failure names the check and the place.
 #pragma once
@@ -101,6 +101,24 @@ struct PreprocessSpec {
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
 };
 
+// The float64 forward's outputs on the golden input in one arithmetic: float32 NCHW with batch 1.
+struct GoldenOutputs {
+  std::vector<TensorView> stages;  // stage 0 (stem) .. num_stages: [1, C, h, w] as the graph gives them
+  TensorView logits;               // [1, class_count]
+};
+
+// The golden self-check (format version 3), shapes validated against the graph. Absent (no input) in
+// versions 1 and 2.
+struct GoldenView {
+  TensorView input;     // [1, 3, height, width]
+  GoldenOutputs fp32;   // every layer in float arithmetic (int8 layers on their dequantized weights)
+  GoldenOutputs int8;   // blobs with int8 layers: those on uint8 inputs, as version 2 defines (the stem,
+                        // never int8, is fp32's stem); else empty
+  bool available() const { return input.data != nullptr; }
+  int height() const { return int(input.dims[2]); }
+  int width() const { return int(input.dims[3]); }
+};
+
 // The parsed blob: all views into the caller's bytes.
 struct BlobView {
   std::uint32_t format_version = 0;
@@ -109,11 +127,13 @@ struct BlobView {
   std::vector<LayerDesc> layers;
   std::vector<std::string_view> labels;
   int num_stages = 0;  // backbone stages, stem excluded
+  GoldenView golden;
 };
 
 namespace blob_format {
 inline constexpr unsigned char kMagic[8] = {0x89, 'M', 'O', 'N', 'E', '\r', '\n', 0x1A};
-inline constexpr std::uint32_t kVersion = 2;  // the newest this reader knows; 1 is read too
+inline constexpr std::uint32_t kVersion = 3;  // the newest this reader knows; 1 and 2 are read too
+inline constexpr std::uint32_t kGoldenVersion = 3;  // the first with golden self-check data
 inline constexpr std::size_t kHeaderSize = 160;
 inline constexpr std::size_t kLayerRecordSize = 64;
 inline constexpr std::size_t kTensorRecordSize = 48;
@@ -140,6 +160,7 @@ class BlobReader {
     read_layers(view);
     read_labels_and_name(view);
     validate_graph(view);
+    if (version_ >= blob_format::kGoldenVersion) read_golden(view);
     return view;
   }
 
@@ -233,6 +254,7 @@ class BlobReader {
     }
     name_string_ = u32(148);
     labels_first_ = u32(152);
+    golden_first_ = u32(156);  // version 3; reserved (and ignored) before
   }
 
   void read_strings() {
@@ -316,7 +338,8 @@ class BlobReader {
     view.layers.resize(layer_count_);
     // Each tensor belongs to one layer slot (as both writers emit them): a tensor shared by many layers
     // would let a small file demand a packed copy per layer (4096 layers x one large tensor).
-    std::vector<bool> used(tensor_count_, false);
+    std::vector<bool>& used = used_;
+    used.assign(tensor_count_, false);
     for (std::uint32_t i = 0; i < layer_count_; ++i) {
       const std::size_t rec = layer_table_ + std::size_t(i) * kLayerRecordSize;
       LayerDesc& l = view.layers[i];
@@ -501,6 +524,71 @@ class BlobReader {
       fail(where(n - 2) + ": the head must have a stage after the last backbone stage");
   }
 
+  // Check 8 (version 3): consecutive float32 tensors from golden_first_tensor, used by no layer: the input
+  // [1, 3, H, W]; in float arithmetic each stage's output [1, C, h, w] at that input and the logits
+  // [1, classes]; if some layer is int8, in int8 arithmetic the same from stage 1 on.
+  void read_golden(BlobView& view) {
+    GoldenView& g = view.golden;
+    bool has_int8 = false;
+    for (const LayerDesc& l : view.layers) has_int8 = has_int8 || l.precision == LayerPrecision::int8;
+    const std::uint64_t outputs = std::uint64_t(view.num_stages) + 2;
+    const std::uint64_t count = 1 + outputs + (has_int8 ? outputs - 1 : 0);
+    if (golden_first_ > tensor_count_ || count > tensor_count_ - golden_first_)
+      fail("golden data: tensors " + std::to_string(golden_first_) + ".." + std::to_string(golden_first_ + count - 1) +
+           " lie outside the tensor table (" + std::to_string(tensor_count_) + " tensors)");
+    auto golden_tensor = [&](std::uint64_t k, std::initializer_list<std::uint32_t> shape) {
+      const std::uint32_t index = golden_first_ + std::uint32_t(k);
+      const TensorView& t = tensors_[index];
+      const std::string where = "golden data: tensor " + std::to_string(index) + " '" + std::string(t.name) + "'";
+      if (used_[index]) fail(where + " is also used by a layer");
+      if (t.dtype != DType::float32) fail(where + " is " + dtype_name(t.dtype) + ", expected float32");
+      bool ok = t.rank == shape.size();
+      std::uint32_t d = 0;
+      for (std::uint32_t extent : shape) ok = ok && t.dims[d++] == extent;
+      if (!ok) {
+        std::string expected;
+        for (std::uint32_t extent : shape) expected += (expected.empty() ? "[" : ", ") + std::to_string(extent);
+        fail(where + " has shape " + shape_string(t) + ", expected " + expected + "]");
+      }
+      return t;
+    };
+    const TensorView& input = tensors_[golden_first_];
+    const std::uint32_t channels = std::uint32_t(view.preprocess.input_channels);
+    if (input.rank != 4 || input.dims[0] != 1 || input.dims[1] != channels || input.dims[2] > blob_format::kMaxInputSide ||
+        input.dims[3] > blob_format::kMaxInputSide)
+      fail("golden data: input tensor " + std::to_string(golden_first_) + " '" + std::string(input.name) + "' has shape " +
+           shape_string(input) + ", expected [1, 3, H, W] with H, W <= " + std::to_string(blob_format::kMaxInputSide));
+    const std::uint32_t height = input.dims[2], width = input.dims[3];
+    g.input = golden_tensor(0, {1, channels, height, width});
+    // Each stage's output shape at that input: its last layer's channels at the size its strides leave.
+    const std::size_t n = view.layers.size();
+    std::uint32_t h = height, w = width;
+    std::vector<std::array<std::uint32_t, 3>> stage_shapes(std::size_t(view.num_stages) + 1);
+    for (std::size_t i = 0; i + 2 < n; ++i) {
+      const LayerDesc& l = view.layers[i];
+      if (l.kind == LayerKind::conv3x3 || l.kind == LayerKind::dwconv3x3) {
+        h = (h - 1) / std::uint32_t(l.stride) + 1;
+        w = (w - 1) / std::uint32_t(l.stride) + 1;
+      }
+      stage_shapes[std::size_t(l.stage)] = {std::uint32_t(l.out_channels), h, w};
+    }
+    for (int s = 0; s <= view.num_stages; ++s)
+      if (stage_shapes[std::size_t(s)][0] == 0)
+        fail("golden data: stage " + std::to_string(s) + " has no layers, so no output to check");
+    auto read_outputs = [&](std::uint64_t next, int first_stage, GoldenOutputs& out) {
+      for (int s = first_stage; s <= view.num_stages; ++s) {
+        const auto& shape = stage_shapes[std::size_t(s)];
+        out.stages.push_back(golden_tensor(next++, {1, shape[0], shape[1], shape[2]}));
+      }
+      out.logits = golden_tensor(next, {1, class_count_});
+    };
+    read_outputs(1, 0, g.fp32);
+    if (has_int8) {
+      g.int8.stages.push_back(g.fp32.stages[0]);
+      read_outputs(1 + outputs, 1, g.int8);
+    }
+  }
+
   static std::string hex(std::uint32_t v) {
     static const char digits[] = "0123456789abcdef";
     std::string s = "0x";
@@ -514,9 +602,10 @@ class BlobReader {
   std::uint32_t layer_count_ = 0, tensor_count_ = 0, class_count_ = 0, string_count_ = 0;
   std::uint64_t layer_table_ = 0, tensor_table_ = 0, string_table_ = 0, string_table_size_ = 0;
   std::uint64_t data_offset_ = 0, data_size_ = 0;
-  std::uint32_t name_string_ = 0, labels_first_ = 0;
+  std::uint32_t name_string_ = 0, labels_first_ = 0, golden_first_ = 0;
   std::vector<std::string_view> strings_;
   std::vector<TensorView> tensors_;
+  std::vector<bool> used_;  // tensors some layer slot uses
 };
 
 }  // namespace detail

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <ratio>
 #include <string>
 #include <string_view>
@@ -18,7 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "cpu_topology.hpp"
 #include "detail/aligned_buffer.hpp"
+#include "detail/kernel_set_layers.hpp"
 #include "detail/thread_pool.hpp"
 #include "dispatch.hpp"
 #include "error.hpp"
@@ -27,19 +30,24 @@
 #include "layers.hpp"
 #include "model.hpp"
 #include "preprocess.hpp"
+#include "yuv.hpp"
 
 namespace mobileone {
 
 struct Options {
-  int threads = 0;              // 0: one per hardware thread, at most 4 (1 on a single-core device)
+  int threads = 0;              // 0: one per core `cores` selects, at most 4 (default_thread_count())
   Isa isa = Isa::automatic;     // automatic: MOBILEONE_ISA if set, else the best this CPU runs
   // automatic: int8 for a blob with int8 layers (mobileone-quantize), else fp32. fp32 on such a blob runs
-  // its int8 layers in float32 on their dequantized weights; int8 on a float32 blob is an error.
+  // its int8 layers in float32 on their dequantized weights; int8 on a float32 blob is an error. bf16 and
+  // fp16 run any blob (weights converted at load) where the CPU has them (isa.hpp), else are an error.
   Precision precision = Precision::automatic;
   bool profile = false;         // record per-layer wall time in layer_timings()
   // An input size whose workspace would exceed this is refused before anything is allocated (2 GiB holds
   // S0 up to ~4000x4000 and S4 up to ~2800x2800; 224x224 needs 5-13 MB).
   std::size_t max_workspace_bytes = std::size_t(1) << 31;
+  // Which cores the threads run on (cpu_topology.hpp): big (the default) pins them to the cores faster than
+  // the slowest cluster, little to that cluster, all leaves them to the OS. A failure to pin is not an error.
+  CorePolicy cores = CorePolicy::big;
 };
 
 struct Prediction {
@@ -49,13 +57,22 @@ struct Prediction {
 };
 
 // A stage's output, NHWC, valid until the next run of the Context. An int8 context may keep a stage's
-// output in uint8: then `data` is null and the values are scale * quantized[i].
+// output in uint8: then `data` is null and the values are scale * quantized[i]. A bf16 or fp16 context keeps
+// it in 16 bits: then `data` is null and `half` holds the bit patterns in `half_format`. at() reads any.
 struct FeatureMap {
   const float* data = nullptr;
   int height = 0, width = 0, channels = 0;
   const std::uint8_t* quantized = nullptr;
   float scale = 0.f;
-  float at(std::size_t i) const { return data ? data[i] : scale * float(quantized[i]); }
+  const std::uint16_t* half = nullptr;
+  kernels::HalfFormat half_format = kernels::HalfFormat::bf16;
+  float at(std::size_t i) const {
+    if (data) return data[i];
+    if (half)
+      return half_format == kernels::HalfFormat::bf16 ? kernels::to_float(kernels::bf16{half[i]})
+                                                      : kernels::to_float(kernels::fp16{half[i]});
+    return scale * float(quantized[i]);
+  }
 };
 
 struct LayerTiming {
@@ -68,13 +85,16 @@ inline constexpr int kMaxThreads = 1024;
 
 namespace detail {
 
-// What a layer observer sees (ContextAccess::set_layer_observer): a layer's complete output, floats or
-// uint8 at `scale`; for avgpool the pooled vector, for linear the logits (height = width = 1).
+// What a layer observer sees (ContextAccess::set_layer_observer): a layer's complete output, floats, uint8
+// at `scale` or 16-bit floats (as FeatureMap); for avgpool the pooled vector, for linear the logits
+// (height = width = 1).
 struct LayerOutput {
   const float* data = nullptr;
   const std::uint8_t* quantized = nullptr;
   float scale = 0.f;
   int height = 0, width = 0, channels = 0;
+  const std::uint16_t* half = nullptr;
+  kernels::HalfFormat half_format = kernels::HalfFormat::bf16;
 };
 using LayerObserver = std::function<void(std::size_t layer, const LayerOutput&)>;
 
@@ -91,9 +111,10 @@ inline Precision resolve_precision(Precision requested, const Model& model) {
 
 }  // namespace detail
 
-inline int default_thread_count() {
-  const unsigned hw = std::thread::hardware_concurrency();
-  return int(std::clamp(hw == 0 ? 1u : hw, 1u, 4u));
+// Options::threads 0: one thread per core `cores` selects on this machine now, at most 4 (README
+// "Threads and cores").
+inline int default_thread_count(CorePolicy cores = CorePolicy::big) {
+  return detail::default_threads(detail::current_core_selection(cores));
 }
 
 class Context {
@@ -103,10 +124,10 @@ class Context {
         isa_(resolve_isa(options.isa)),
         precision_(detail::resolve_precision(options.precision, model_)),
         packed_(&detail::with_kernel_set(isa_, precision_, [&](auto kernels) -> const detail::PackedWeights& {
-          return detail::packed_weights(detail::ModelAccess::data(model_), decltype(kernels)::stem_layout,
-                                        precision_ == Precision::int8);
+          return detail::packed_weights(detail::ModelAccess::data(model_),
+                                        detail::packing_key<decltype(kernels)>(precision_ == Precision::int8));
         })),
-        pool_(checked_thread_count(options.threads)),
+        pool_(thread_pool(options)),
         profile_(options.profile),
         max_workspace_bytes_(options.max_workspace_bytes) {
     const int classes = model_.num_classes();
@@ -119,7 +140,8 @@ class Context {
   const Model& model() const { return model_; }
   Isa isa() const { return isa_; }
   Precision precision() const { return precision_; }
-  // The kernel set that runs: the ISA, and for int8 its int8 families ("avx512+vnni", "avx2+scalar").
+  // The kernel set that runs: the ISA, and for int8 and 16-bit floats the extension their families use
+  // ("avx512+vnni", "avx2+scalar", "avx512+bf16").
   std::string kernel_set_name() const { return detail::kernel_set_name(isa_, precision_); }
   int threads() const { return pool_.threads(); }
 
@@ -159,15 +181,14 @@ class Context {
     has_input_ = true;
   }
 
-  // Loads an 8-bit image as the input, preprocessed as the model's reference pipeline does (resize the
-  // shorter side, centre crop, normalize).
-  void set_input(const ImageView& image) {
-    has_input_ = false;
-    const PreprocessTarget target = PreprocessTarget::from(model_.preprocess());
-    validate_image(image);
-    prepare(target.crop_height, target.crop_width);
-    preprocess_image(image, target, input_nhwc(), TensorLayout::nhwc, preprocess_scratch_);
-    has_input_ = true;
+  // Loads an 8-bit image or a YUV camera frame as the input, preprocessed as the model's reference pipeline
+  // does (resize the shorter side, centre crop, normalize). The frame is turned upright first (orientation:
+  // rotated clockwise, then mirrored), and `region`, in upright coordinates, stands for the whole image.
+  void set_input(const ImageView& image, const Orientation& orientation = {}, const std::optional<Region>& region = {}) {
+    set_image_input(image, orientation, region);
+  }
+  void set_input(const YuvImageView& frame, const Orientation& orientation = {}, const std::optional<Region>& region = {}) {
+    set_image_input(frame, orientation, region);
   }
 
   // Runs the network on the current input (which a run leaves intact). Returns the logits.
@@ -215,6 +236,7 @@ class Context {
     const StageBuffer& s = stage_buffers_[std::size_t(stage)];
     const float* at = arena_.data() + s.offset;
     if (s.scale > 0.f) return {nullptr, s.height, s.width, s.channels, reinterpret_cast<const std::uint8_t*>(at), s.scale};
+    if (is_half()) return {nullptr, s.height, s.width, s.channels, nullptr, 0.f, reinterpret_cast<const std::uint16_t*>(at), half_format()};
     return {at, s.height, s.width, s.channels};
   }
 
@@ -227,6 +249,7 @@ class Context {
     if (index >= model_.layers().size())
       throw Error("layer " + std::to_string(index) + " does not exist (the model has " +
                   std::to_string(model_.layers().size()) + ")");
+    const detail::CallerPlacement placed = pool_.place_caller();
     detail::with_kernel_set(isa_, precision_, [&](auto kernels) { run_step<decltype(kernels)>(index); });
   }
 
@@ -237,11 +260,13 @@ class Context {
   std::size_t packed_weight_bytes() const { return packed_->bytes.size(); }
 
  private:
-  static int checked_thread_count(int threads) {
+  static detail::ThreadPool thread_pool(const Options& options) {
+    const int threads = options.threads;
     if (threads < 0 || threads > kMaxThreads)
       throw Error("thread count " + std::to_string(threads) + " is out of range (0 = automatic, or 1.." +
                   std::to_string(kMaxThreads) + ")");
-    return threads > 0 ? threads : default_thread_count();
+    const detail::CoreSelection cores = detail::current_core_selection(options.cores);
+    return detail::ThreadPool(threads > 0 ? threads : detail::default_threads(cores), detail::ThreadPlacement(cores));
   }
 
   struct StageBuffer {
@@ -255,6 +280,19 @@ class Context {
   };
 
   float* input_nhwc() { return arena_.data() + input_offset_; }
+
+  template <class Image>
+  void set_image_input(const Image& image, const Orientation& orientation, const std::optional<Region>& region) {
+    has_input_ = false;  // a refused image leaves no input (preprocess_image checks everything before writing)
+    const PreprocessTarget target = PreprocessTarget::from(model_.preprocess());
+    prepare(target.crop_height, target.crop_width);
+    preprocess_image(image, target, input_nhwc(), TensorLayout::nhwc, preprocess_scratch_, orientation, region);
+    has_input_ = true;
+  }
+  bool is_half() const { return precision_ == Precision::bf16 || precision_ == Precision::fp16; }
+  kernels::HalfFormat half_format() const {
+    return precision_ == Precision::fp16 ? kernels::HalfFormat::fp16 : kernels::HalfFormat::bf16;
+  }
 
   // Lays out the workspace for an input size: the input, one buffer per stage output (kept for
   // feature_map()), two ping-pong buffers for layers inside a stage, and the head's vectors.
@@ -352,6 +390,7 @@ class Context {
   }
 
   void forward() {
+    const detail::CallerPlacement placed = pool_.place_caller();
     detail::with_kernel_set(isa_, precision_, [&](auto kernels) { forward_with<decltype(kernels)>(); });
     finish_results();
     has_run_ = true;
@@ -384,17 +423,24 @@ class Context {
       if (layer.int8 && !layer.input_u8) {  // after a float32 layer: quantize its output first
         auto* quantized = reinterpret_cast<std::uint8_t*>(base + quantized_input_offset_);
         const std::size_t count = std::size_t(p.in_height) * std::size_t(p.in_width) * std::size_t(layer.desc.in_channels);
-        detail::run_quantize<K>(input, count, layer.inv_input_scale, quantized, pool_);
+        detail::KernelSetLayers<K>::quantize(input, count, layer.inv_input_scale, quantized, pool_);
         input = reinterpret_cast<const float*>(quantized);
       }
     }
     float* output = is_linear ? logits_.data() : base + p.output_offset;
     const detail::LayerStep step{&layer, input, output, p.in_height, p.in_width, p.out_height, p.out_width};
-    detail::run_layer<K>(step, scratch, pool_);
+    detail::KernelSetLayers<K>::run(step, scratch, pool_);
     if (observer_) {
-      detail::LayerOutput o{layer.output_u8 ? nullptr : output,
+      // 16-bit sets write floats only for avgpool and the logits.
+      const bool half = is_half() && layer.desc.kind != LayerKind::avgpool && !is_linear;
+      detail::LayerOutput o{layer.output_u8 || half ? nullptr : output,
                             layer.output_u8 ? reinterpret_cast<const std::uint8_t*>(output) : nullptr,
-                            layer.output_u8 ? layer.output_scale : 0.f, p.out_height, p.out_width, layer.desc.out_channels};
+                            layer.output_u8 ? layer.output_scale : 0.f,
+                            p.out_height,
+                            p.out_width,
+                            layer.desc.out_channels,
+                            half ? reinterpret_cast<const std::uint16_t*>(output) : nullptr,
+                            half_format()};
       observer_(i, o);
     }
   }

@@ -52,4 +52,22 @@ inline std::size_t row_stride_of(const ImageView& image) {
   return image.row_stride ? image.row_stride : std::size_t(image.width) * std::size_t(bytes_per_pixel(image.format));
 }
 
+// How a frame as the camera delivers it becomes the upright image the model sees: first rotated clockwise
+// by `rotation` degrees (0, 90, 180 or 270: the rotation that makes the frame upright, what Android's
+// ImageInfo.getRotationDegrees() reports), then, if `mirror`, flipped left to right (the upright image as a
+// front camera's preview shows it). A region of interest is in coordinates of that upright image.
+struct Orientation {
+  int rotation = 0;
+  bool mirror = false;
+};
+
+inline void validate_orientation(const Orientation& orientation) {
+  const int r = orientation.rotation;
+  if (r != 0 && r != 90 && r != 180 && r != 270)
+    throw Error("rotation " + std::to_string(r) + " is not 0, 90, 180 or 270 degrees clockwise");
+}
+
+// Whether the upright image is the frame's height wide (a quarter turn).
+inline bool swaps_sides(const Orientation& orientation) { return orientation.rotation % 180 != 0; }
+
 }  // namespace mobileone

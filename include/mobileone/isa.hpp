@@ -33,9 +33,14 @@
 // X(id, C_ID): Precision::id and MOBILEONE_PRECISION_<C_ID> (the position here, from 1: append only).
 //   fp32  every layer in float32 (an int8 blob's int8 layers run on their dequantized weights)
 //   int8  the blob's int8 layers in int8 (weights/FORMAT.md version 2), the others in float32
+//   bf16  activations and pointwise/classifier weights in bfloat16, float32 accumulation (any blob; needs
+//         AVX512-BF16 on x86-64, FEAT_BF16 on AArch64)
+//   fp16  activations and pointwise/classifier weights in IEEE half (any blob; needs FEAT_FP16 on AArch64)
 #define MOBILEONE_FOR_EACH_PRECISION(X) \
   X(fp32, FP32)                         \
-  X(int8, INT8)
+  X(int8, INT8)                         \
+  X(bf16, BF16)                         \
+  X(fp16, FP16)
 
 namespace mobileone {
 
@@ -123,6 +128,27 @@ inline bool arm_feature(unsigned long hwcap_bit, int which, const char* apple_na
 }
 inline bool cpu_has_dotprod() { return arm_feature(20, 1, "hw.optional.arm.FEAT_DotProd"); }
 inline bool cpu_has_i8mm() { return arm_feature(13, 2, "hw.optional.arm.FEAT_I8MM"); }
+// FEAT_FP16 (half-precision arithmetic, FMLA .8h): HWCAP_ASIMDHP (bit 10 of AT_HWCAP); FEAT_BF16 (BFDOT,
+// BFMMLA, BFCVT): HWCAP2_BF16 (bit 14 of AT_HWCAP2).
+inline bool cpu_has_fp16_arithmetic() { return arm_feature(10, 1, "hw.optional.arm.FEAT_FP16"); }
+inline bool cpu_has_arm_bf16() { return arm_feature(14, 2, "hw.optional.arm.FEAT_BF16"); }
+// AVX512-BF16 (vdpbf16ps, vcvtne2ps2bf16) beside AVX-512 F/BW/DQ/VL.
+inline bool cpu_has_avx512_bf16() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  return cpu_runs_avx512() && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+// What a precision needs beyond an ISA, for the error when no kernel set of it runs here.
+inline const char* precision_requirement(Precision precision) {
+  switch (precision) {
+    case Precision::bf16: return "AVX512-BF16 on x86-64 or FEAT_BF16 on AArch64";
+    case Precision::fp16: return "FEAT_FP16 arithmetic on AArch64 (ARMv8.2-A and later phones)";
+    default: return "nothing beyond the ISA";
+  }
+}
 
 // Whether this build carries kernels for the ISA (one per architecture; kernels/registry.hpp instantiates them).
 inline constexpr bool isa_compiled(Isa isa) {

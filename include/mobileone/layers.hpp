@@ -15,8 +15,10 @@
 
 namespace mobileone::detail {
 
-// One layer applied to concrete buffers and sizes (NHWC). Buffers hold floats, or uint8 where the packed
-// layer says so (PackedLayer::input_u8 / output_u8; an int8 layer's input is uint8 after its quantize pass).
+// One layer applied to concrete buffers and sizes (NHWC). Buffers hold the kernel set's Element (float, or
+// bf16/fp16 for the 16-bit sets: kernel_args.hpp), or uint8 where the packed layer says so
+// (PackedLayer::input_u8 / output_u8; an int8 layer's input is uint8 after its quantize pass). The stem's
+// input is always the float32 image tensor; avgpool writes float32 means, the classifier float32 logits.
 struct LayerStep {
   const PackedLayer* layer = nullptr;
   const float* input = nullptr;
@@ -32,6 +34,25 @@ struct LayerScratch {
 };
 
 inline constexpr int kTasksPerThread = 4;  // enough slack to balance uneven tasks
+
+// A workspace buffer as the kernel set's element type.
+template <class T>
+const T* elements(const float* p) {
+  return reinterpret_cast<const T*>(p);
+}
+template <class T>
+T* elements(float* p) {
+  return reinterpret_cast<T*>(p);
+}
+
+// A packed pointwise or classifier weight array in the kernel set's element type.
+template <class T>
+const T* packed_weights_of(const PackedLayer& layer) {
+  if constexpr (std::is_same_v<T, float>)
+    return layer.weights;
+  else
+    return static_cast<const T*>(layer.half_weights);
+}
 
 // Calls fn(begin, end) on about `parts` contiguous chunks of [0, total).
 template <class Fn>
@@ -58,17 +79,21 @@ void run_rows(const LayerStep& s, const Args& args, ThreadPool& pool, const Run&
 
 template <class K>
 void run_conv3x3(const LayerStep& s, ThreadPool& pool) {
+  using T = typename K::Element;
   const LayerDesc& d = s.layer->desc;
-  const kernels::Conv3x3Args args{s.input,        s.in_height,        s.in_width,  d.in_channels, s.output, s.out_height,
-                                  s.out_width,    d.out_channels,     s.layer->weights, s.layer->bias, d.relu};
+  const kernels::Conv3x3ArgsOf<T> args{s.input,     s.in_height,    s.in_width,       d.in_channels, elements<T>(s.output),
+                                       s.out_height, s.out_width,   d.out_channels,   s.layer->weights, s.layer->bias,
+                                       d.relu};
   run_rows(s, args, pool, [](const auto& a, int r0, int r1, auto stride) { K::template conv3x3<stride()>(a, r0, r1); });
 }
 
 template <class K>
 void run_dwconv3x3(const LayerStep& s, ThreadPool& pool) {
+  using T = typename K::Element;
   const LayerDesc& d = s.layer->desc;
-  const kernels::DepthwiseArgs args{s.input,     s.in_height,      s.in_width,     d.in_channels, s.output,
-                                    s.out_height, s.out_width,     s.layer->weights, s.layer->bias, d.relu};
+  const kernels::DepthwiseArgsOf<T> args{elements<T>(s.input), s.in_height,  s.in_width,       d.in_channels,
+                                         elements<T>(s.output), s.out_height, s.out_width,     s.layer->weights,
+                                         s.layer->bias,         d.relu};
   run_rows(s, args, pool, [](const auto& a, int r0, int r1, auto stride) { K::template dwconv3x3<stride()>(a, r0, r1); });
 }
 
@@ -103,10 +128,12 @@ void split_pointwise(ThreadPool& pool, std::size_t pixels, int out_channels, std
 
 template <class K>
 void run_pwconv1x1(const LayerStep& s, ThreadPool& pool) {
+  using T = typename K::Element;
   const LayerDesc& d = s.layer->desc;
   const std::size_t pixels = std::size_t(s.out_height) * std::size_t(s.out_width);
-  const kernels::PointwiseArgs args{s.input,          s.output,      pixels, d.in_channels, d.out_channels,
-                                    s.layer->weights, s.layer->bias, d.relu};
+  const kernels::PointwiseArgsOf<T> args{elements<T>(s.input),          elements<T>(s.output), pixels, d.in_channels,
+                                         d.out_channels, packed_weights_of<T>(*s.layer), s.layer->bias, d.relu,
+                                         s.layer->half_diagonal};
   split_pointwise(pool, pixels, d.out_channels, K::kPointwiseMinPixelsPerTask,
                   [&](std::size_t p0, std::size_t p1, std::size_t n0, std::size_t n1) { K::pwconv1x1(args, p0, p1, n0, n1); });
 }
@@ -149,8 +176,8 @@ template <class K>
 struct has_int8_families<K, std::void_t<typename K::Int8>> : std::true_type {};
 
 template <class K>
-void channel_mean(const float* input, std::size_t pixels, int channels, float* output, ThreadPool& pool) {
-  const kernels::ChannelMeanArgs args{input, pixels, channels, output};
+void channel_mean(const typename K::Element* input, std::size_t pixels, int channels, float* output, ThreadPool& pool) {
+  const kernels::ChannelMeanArgsOf<typename K::Element> args{input, pixels, channels, output};
   constexpr std::size_t kChannelsPerTask = 64;
   const std::size_t tasks = (std::size_t(channels) + kChannelsPerTask - 1) / kChannelsPerTask;
   pool.parallel_for(tasks, [&](std::size_t t) {
@@ -160,19 +187,21 @@ void channel_mean(const float* input, std::size_t pixels, int channels, float* o
 
 template <class K>
 void run_squeeze_excite(const LayerStep& s, const LayerScratch& scratch, ThreadPool& pool) {
+  using T = typename K::Element;
   const LayerDesc& d = s.layer->desc;
   const std::size_t pixels = std::size_t(s.out_height) * std::size_t(s.out_width);
-  channel_mean<K>(s.output, pixels, d.out_channels, scratch.mean, pool);
+  channel_mean<K>(elements<T>(s.output), pixels, d.out_channels, scratch.mean, pool);
   K::se_gate(kernels::SeGateArgs{scratch.mean, d.out_channels, d.hidden, s.layer->weights, s.layer->bias,
                                  s.layer->weights2, s.layer->bias2, scratch.hidden, scratch.gate});
-  const kernels::ScaleChannelsArgs args{s.output, d.out_channels, scratch.gate, d.relu};
+  const kernels::ScaleChannelsArgsOf<T> args{elements<T>(s.output), d.out_channels, scratch.gate, d.relu};
   parallel_chunks(pool, pixels, task_target(pool), [&](std::size_t p0, std::size_t p1) { K::scale_channels(args, p0, p1); });
 }
 
 template <class K>
 void run_linear(const PackedLayer& layer, const float* input, float* output, ThreadPool& pool) {
+  using T = typename K::Element;
   const LayerDesc& d = layer.desc;
-  const kernels::LinearArgs args{input, d.in_channels, output, d.out_channels, layer.weights, layer.bias};
+  const kernels::LinearArgsOf<T> args{input, d.in_channels, output, d.out_channels, packed_weights_of<T>(layer), layer.bias};
   parallel_chunks(pool, std::size_t(d.out_channels), task_target(pool),
                   [&](std::size_t o0, std::size_t o1) { K::linear(args, int(o0), int(o1)); });
 }
@@ -193,8 +222,8 @@ void run_layer(const LayerStep& s, const LayerScratch& scratch, ThreadPool& pool
     case LayerKind::pwconv1x1: return run_pwconv1x1<K>(s, pool);
     case LayerKind::squeeze_excite: return run_squeeze_excite<K>(s, scratch, pool);
     case LayerKind::avgpool:
-      return channel_mean<K>(s.input, std::size_t(s.in_height) * std::size_t(s.in_width), s.layer->desc.in_channels,
-                             s.output, pool);
+      return channel_mean<K>(elements<typename K::Element>(s.input), std::size_t(s.in_height) * std::size_t(s.in_width),
+                             s.layer->desc.in_channels, s.output, pool);
     case LayerKind::linear: return run_linear<K>(*s.layer, s.input, s.output, pool);
   }
 }

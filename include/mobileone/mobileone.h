@@ -32,10 +32,9 @@
  * Memory. Handles are freed only by their destroy function; nothing else the API returns is owned by the
  * caller. A context keeps its model alive: the model may be destroyed before its contexts. Models and
  * contexts allocate when created; a context also allocates on its first run and when a frame is larger
- * than any before (NV12/NV21 frames need a region-sized RGB buffer); runs on same-sized frames reuse that
- * memory, with only a few small temporary allocations. Results (logits, feature maps) point into the
- * context and stay valid until its next run or its destruction; labels stay valid while the model or any
- * of its contexts exists.
+ * than any before; runs on same-sized frames reuse that memory, with only a few small temporary
+ * allocations. Results (logits, feature maps) point into the context and stay valid until its next run or
+ * its destruction; labels stay valid while the model or any of its contexts exists.
  */
 #ifndef MOBILEONE_H
 #define MOBILEONE_H
@@ -66,8 +65,10 @@ extern "C" {
 /* Bumped when a declaration in this header changes incompatibly; it is libmobileone_c.so's SOVERSION, so an
  * app built against an older header keeps loading the library it was built for. Appending a field to a
  * struct the caller passes in is such a change: a library of the new version would read past the end of an
- * old caller's struct. 2: mobileone_context_options.precision. */
-#define MOBILEONE_C_API_VERSION 2
+ * old caller's struct. 2: mobileone_context_options.precision. 3: mobileone_image's third plane, chroma pixel
+ * stride, rotation and mirror (camera frames: I420, YUV_420_888, sensor orientation); mobileone_context_verify
+ * (the golden self-check); mobileone_context_options.cores (big/little core policy). */
+#define MOBILEONE_C_API_VERSION 3
 
 typedef struct mobileone_model mobileone_model;
 typedef struct mobileone_context mobileone_context;
@@ -79,7 +80,9 @@ typedef MOBILEONE_ENUM(mobileone_status) {
     MOBILEONE_ERROR_BUFFER_TOO_SMALL = 2, /* a caller's output buffer is smaller than the result */
     MOBILEONE_ERROR_IO = 3,               /* a model file cannot be opened or read */
     MOBILEONE_ERROR_INVALID_MODEL = 4,    /* the bytes are not a valid .mone blob (corrupt, truncated, other version) */
-    MOBILEONE_ERROR_UNSUPPORTED = 5,      /* the requested ISA is not available on this CPU or in this build */
+    MOBILEONE_ERROR_UNSUPPORTED = 5,      /* the requested ISA or 16-bit precision is not available on this CPU
+                                           * or in this build;
+                                           * mobileone_context_verify: the model has no golden data */
     MOBILEONE_ERROR_NO_RESULTS = 6,       /* results asked for before a successful run of the context */
     MOBILEONE_ERROR_OUT_OF_MEMORY = 7,
     MOBILEONE_ERROR_INTERNAL = 8, /* an unexpected failure inside the engine (please report it) */
@@ -96,9 +99,14 @@ typedef MOBILEONE_ENUM(mobileone_pixel_format) {
      * rows, each of ceil(width/2) interleaved pairs, one pair per 2x2 block of pixels. */
     MOBILEONE_PIXEL_FORMAT_NV21 = 6, /* pairs V,U: Android camera preview, YUV_420_888 with V plane first */
     MOBILEONE_PIXEL_FORMAT_NV12 = 7, /* pairs U,V: iOS 420f/420v pixel buffers, YUV_420_888 with U first */
+    /* 4:2:0 planar: a Y plane (`pixels`), a U (Cb) plane (`chroma`) and a V (Cr) plane (`chroma_v`), each
+     * chroma plane of ceil(height/2) rows of ceil(width/2) samples. */
+    MOBILEONE_PIXEL_FORMAT_I420 = 8,        /* samples packed in each row (YV12: swap the two plane pointers) */
+    MOBILEONE_PIXEL_FORMAT_YUV_420_888 = 9, /* Android's ImageFormat.YUV_420_888 as its three planes come: the
+                                             * samples of a chroma row chroma_pixel_stride (1 or 2) bytes apart */
 } mobileone_pixel_format;
 
-/* How NV12/NV21 samples map to RGB. Full range: Y, U, V use 0..255. Video range: Y 16..235, U, V 16..240.
+/* How YUV samples map to RGB. Full range: Y, U, V use 0..255. Video range: Y 16..235, U, V 16..240.
  * Android cameras deliver BT.601 full range (JFIF), the default. iOS says it in the pixel format (420f is
  * full range, 420v video range) and the buffer's kCVImageBufferYCbCrMatrixKey (601 or 709). */
 typedef MOBILEONE_ENUM(mobileone_yuv_color_space) {
@@ -122,28 +130,62 @@ typedef MOBILEONE_ENUM(mobileone_precision) {
     MOBILEONE_PRECISION_AUTO = 0, /* int8 for an int8 model, else fp32 */
     MOBILEONE_PRECISION_FP32 = 1, /* every layer in float32 (an int8 model's int8 layers on dequantized weights) */
     MOBILEONE_PRECISION_INT8 = 2, /* an int8 model's int8 layers in int8; refused for a float32 model */
+    /* 16-bit floats for any model (weights converted at load, float32 accumulation in bf16; see README):
+     * MOBILEONE_ERROR_UNSUPPORTED where the CPU lacks them (bf16: AVX512-BF16 or FEAT_BF16; fp16: FEAT_FP16). */
+    MOBILEONE_PRECISION_BF16 = 3,
+    MOBILEONE_PRECISION_FP16 = 4,
 } mobileone_precision;
 
+/* Which cores a context's threads run on, and so how many it starts for threads = 0 (one per core, at most
+ * 4). Phones group cores in clusters by speed (1+3+4, 4+4, 2+6); the slowest cluster is the little one.
+ * Where all cores are alike, the three are the same: every core. On Linux and Android threads are pinned
+ * with sched_setaffinity (the calling thread only during a run, and only within its own mask); a refusal
+ * (a cpuset without those cores) is not an error, the threads then run where the OS puts them. Apple has
+ * no affinity: workers take the creating thread's QoS class, or background QoS for LITTLE. */
+typedef MOBILEONE_ENUM(mobileone_core_policy) {
+    MOBILEONE_CORES_BIG = 0,    /* the cores faster than the slowest cluster (prime + performance cores) */
+    MOBILEONE_CORES_ALL = 1,    /* every core the process may use, placement left to the OS */
+    MOBILEONE_CORES_LITTLE = 2, /* the slowest cluster: background work that leaves the big cores free */
+} mobileone_core_policy;
+
 /* An 8-bit image in the caller's memory; it is only read, and only during the call that receives it.
- * Zero-initialize, then set the fields. `pixels_size` and `chroma_size` are how many bytes may be read:
- * they let the engine refuse a frame whose strides or sizes do not fit its buffer before touching it.
- * A plane of R rows spans row_stride * (R - 1) + (bytes of one row): its last row need not be padded. */
+ * Zero-initialize, then set the fields. `pixels_size`, `chroma_size` and `chroma_v_size` are how many bytes
+ * may be read: they let the engine refuse a frame whose strides or sizes do not fit its buffers before
+ * touching it. A plane of R rows spans row_stride * (R - 1) + (bytes of one row): its last row need not be
+ * padded, and a chroma row of YUV_420_888 ends at its last sample (pixel stride 2: the other plane's byte
+ * after it is not counted, as Android's plane buffers end).
+ *
+ * Orientation: the engine classifies the upright image, which is the frame rotated clockwise by
+ * `rotation` degrees and then, if `mirror` is 1, flipped left to right. Android: rotation =
+ * ImageProxy.getImageInfo().getRotationDegrees() (the clockwise rotation that makes the frame upright);
+ * mirror = 1 makes the upright image what a front camera's preview shows (a mirror). The frame is read in
+ * place, in the same pass as the resize: nothing is copied. */
 typedef struct mobileone_image {
     mobileone_pixel_format format;
-    mobileone_yuv_color_space color_space; /* NV12/NV21 only */
-    int32_t width;                         /* pixels, 1..32768 */
-    int32_t height;                        /* pixels, 1..32768 */
-    const uint8_t* pixels;    /* the pixels; NV12/NV21: the Y plane */
+    mobileone_yuv_color_space color_space; /* YUV formats only */
+    int32_t width;                         /* pixels of the frame as stored, 1..32768 */
+    int32_t height;                        /* pixels of the frame as stored, 1..32768 */
+    const uint8_t* pixels;    /* the pixels; YUV formats: the Y plane */
     size_t row_stride;        /* bytes from one row of `pixels` to the next; 0: rows are packed */
     size_t pixels_size;       /* bytes readable from `pixels` */
-    const uint8_t* chroma;    /* NV12/NV21: the interleaved chroma plane; ignored otherwise */
-    size_t chroma_row_stride; /* 0: rows are packed (2 * ceil(width / 2) bytes) */
+    const uint8_t* chroma;    /* NV12/NV21: the interleaved chroma plane; I420, YUV_420_888: the U plane */
+    size_t chroma_row_stride; /* 0: rows are packed (ceil(width / 2) samples: NV12/NV21 2 bytes each, I420 1,
+                               * YUV_420_888 chroma_pixel_stride) */
     size_t chroma_size;       /* bytes readable from `chroma` */
+    /* Since version 3. */
+    const uint8_t* chroma_v;    /* I420, YUV_420_888: the V plane; ignored otherwise */
+    size_t chroma_v_row_stride; /* 0: as chroma_row_stride */
+    size_t chroma_v_size;       /* bytes readable from `chroma_v` */
+    int32_t chroma_pixel_stride; /* YUV_420_888: bytes from one U (or V) sample to the next, 1 or 2
+                                  * (PlaneProxy.getPixelStride()); ignored otherwise */
+    int32_t rotation;            /* 0, 90, 180 or 270: degrees clockwise that turn the frame upright */
+    int32_t mirror;              /* 0, or 1: then flip the upright image left to right */
 } mobileone_image;
 
-/* A region of interest in pixels of the whole image. It must lie inside the image and not be empty:
- * nothing is clamped. The model's own preprocessing (resize the shorter side, centre crop, normalize)
- * then sees the region as if it were the whole image. */
+/* A region of interest in pixels of the upright image (the frame after `rotation` and `mirror`; with
+ * neither, the frame itself). It must lie inside that image and not be empty: nothing is clamped. The
+ * model's own preprocessing (resize the shorter side, centre crop, normalize) then sees the region as if
+ * it were the whole image. */
 typedef struct mobileone_rect {
     int32_t x;
     int32_t y;
@@ -152,9 +194,11 @@ typedef struct mobileone_rect {
 } mobileone_rect;
 
 typedef struct mobileone_context_options {
-    int32_t threads;               /* 0: one per hardware thread, at most 4; else 1..MOBILEONE_MAX_THREADS */
+    int32_t threads;               /* 0: one per core of `cores`, at most 4; else 1..MOBILEONE_MAX_THREADS */
     mobileone_isa isa;             /* MOBILEONE_ISA_AUTO unless a test or benchmark must force one */
     mobileone_precision precision; /* MOBILEONE_PRECISION_AUTO unless fp32 must be forced on an int8 model */
+    mobileone_core_policy cores;   /* MOBILEONE_CORES_BIG (the zero value) unless a background task should
+                                    * stay on the little cores (LITTLE) or leave placement to the OS (ALL) */
 } mobileone_context_options;
 
 #define MOBILEONE_MAX_THREADS 1024
@@ -271,6 +315,28 @@ MOBILEONE_API mobileone_status mobileone_context_feature_map(const mobileone_con
 MOBILEONE_API mobileone_status mobileone_context_copy_feature_map(const mobileone_context* context, int32_t stage,
                                                                   float* buffer, size_t capacity,
                                                                   mobileone_feature_map* map);
+
+/* ---- Self-check --------------------------------------------------------------------------------- */
+
+/* One row of mobileone_context_verify's report. */
+typedef struct mobileone_verify_stage {
+    int32_t stage;          /* 0 = the stem .. mobileone_model_stage_count(); stage_count + 1: the logits */
+    float relative_error;   /* max|ours - golden| / max|golden| over the stage's output (+inf for NaN) */
+    float tolerance;        /* of the context's precision: fp32 1e-4, int8 0.1 (README "Self-check") */
+    int32_t passed;         /* 1 if relative_error <= tolerance, else 0 */
+} mobileone_verify_stage;
+
+/* The golden self-check: runs the small input a model of format version 3 carries (weights/convert.py
+ * stores it with the float64 outputs of every stage and of the logits on it) on this context's ISA,
+ * precision and threads, in working memory of its own: the context's results and input stay as they are.
+ * Writes one row per stage and one for the logits (mobileone_model_stage_count() + 2 rows) into `stages`
+ * (room for `capacity`); *count receives the number of rows even when the buffer is too small (capacity 0
+ * and a NULL `stages` ask for it: MOBILEONE_ERROR_BUFFER_TOO_SMALL, nothing run). *passed receives 1 when
+ * every row passed, else 0: the first row with passed == 0 is where the engine first diverges (a kernel
+ * miscompiled for this CPU, a corrupted model). MOBILEONE_OK means the check ran, whatever its outcome;
+ * MOBILEONE_ERROR_UNSUPPORTED: the model has no golden data (format version 1 or 2). */
+MOBILEONE_API mobileone_status mobileone_context_verify(const mobileone_context* context, mobileone_verify_stage* stages,
+                                                        size_t capacity, size_t* count, int32_t* passed);
 
 #ifdef __cplusplus
 } /* extern "C" */

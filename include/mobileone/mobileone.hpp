@@ -14,6 +14,7 @@
 #include "isa.hpp"
 #include "model.hpp"
 #include "preprocess.hpp"
+#include "verify.hpp"
 
 #define MOBILEONE_VERSION_MAJOR 0
 #define MOBILEONE_VERSION_MINOR 1

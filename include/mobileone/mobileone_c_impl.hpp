@@ -16,6 +16,7 @@
 #include <iterator>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -151,15 +152,28 @@ inline void require_span(const char* plane, std::size_t available, std::size_t r
                                                std::to_string(needed));
 }
 
+inline bool is_yuv(mobileone_pixel_format format) {
+  return format == MOBILEONE_PIXEL_FORMAT_NV12 || format == MOBILEONE_PIXEL_FORMAT_NV21 ||
+         format == MOBILEONE_PIXEL_FORMAT_I420 || format == MOBILEONE_PIXEL_FORMAT_YUV_420_888;
+}
+
+// The frame's planes, checked against the sizes the caller says are readable.
 inline YuvImageView yuv_view(const mobileone_image& image) {
+  const int w = image.width, h = image.height;
   YuvImageView yuv;
-  yuv.luma = image.pixels;
-  yuv.luma_stride = image.row_stride;
-  yuv.chroma = image.chroma;
-  yuv.chroma_stride = image.chroma_row_stride;
-  yuv.width = image.width;
-  yuv.height = image.height;
-  yuv.order = image.format == MOBILEONE_PIXEL_FORMAT_NV12 ? ChromaOrder::uv : ChromaOrder::vu;
+  switch (image.format) {
+    case MOBILEONE_PIXEL_FORMAT_NV12: yuv = nv12(image.pixels, image.row_stride, image.chroma, image.chroma_row_stride, w, h); break;
+    case MOBILEONE_PIXEL_FORMAT_NV21: yuv = nv21(image.pixels, image.row_stride, image.chroma, image.chroma_row_stride, w, h); break;
+    default:  // I420, YUV_420_888 (a V row stride of 0 is the U plane's, in the C API as in YuvImageView)
+      yuv = i420(image.pixels, image.row_stride, image.chroma, image.chroma_row_stride, image.chroma_v,
+                 image.chroma_v_row_stride, w, h);
+      if (image.format == MOBILEONE_PIXEL_FORMAT_YUV_420_888) {
+        if (image.chroma_pixel_stride != 1 && image.chroma_pixel_stride != 2)
+          fail(MOBILEONE_ERROR_INVALID_ARGUMENT, "chroma_pixel_stride " + std::to_string(image.chroma_pixel_stride) +
+                                                     " is not 1 or 2 (YUV_420_888 needs its U and V planes' pixel stride)");
+        yuv.chroma_pixel_stride = image.chroma_pixel_stride;
+      }
+  }
   switch (image.color_space) {
     case MOBILEONE_YUV_BT601_FULL_RANGE: yuv.matrix = YuvMatrix::bt601; yuv.range = YuvRange::full; break;
     case MOBILEONE_YUV_BT601_VIDEO_RANGE: yuv.matrix = YuvMatrix::bt601; yuv.range = YuvRange::video; break;
@@ -171,9 +185,23 @@ inline YuvImageView yuv_view(const mobileone_image& image) {
   }
   validate_yuv_image(yuv);
   require_span("Y plane (pixels_size)", image.pixels_size, std::size_t(yuv.height), std::size_t(yuv.width), luma_stride_of(yuv));
-  require_span("chroma plane (chroma_size)", image.chroma_size, std::size_t(chroma_rows(yuv)), chroma_row_bytes(yuv),
-               chroma_stride_of(yuv));
+  const std::size_t rows = std::size_t(chroma_rows(yuv));
+  if (image.format == MOBILEONE_PIXEL_FORMAT_NV12 || image.format == MOBILEONE_PIXEL_FORMAT_NV21) {
+    require_span("chroma plane (chroma_size)", image.chroma_size, rows, chroma_row_bytes(yuv), u_stride_of(yuv));
+  } else {
+    require_span("U plane (chroma_size)", image.chroma_size, rows, chroma_row_span(yuv), u_stride_of(yuv));
+    require_span("V plane (chroma_v_size)", image.chroma_v_size, rows, chroma_row_span(yuv), v_stride_of(yuv));
+  }
   return yuv;
+}
+
+inline Orientation orientation_of(const mobileone_image& image) {
+  const std::int32_t r = image.rotation;
+  if (r != 0 && r != 90 && r != 180 && r != 270)
+    fail(MOBILEONE_ERROR_INVALID_ARGUMENT, "rotation " + std::to_string(r) + " is not 0, 90, 180 or 270 (degrees clockwise)");
+  if (image.mirror != 0 && image.mirror != 1)
+    fail(MOBILEONE_ERROR_INVALID_ARGUMENT, "mirror " + std::to_string(image.mirror) + " is not 0 or 1");
+  return {r, image.mirror == 1};
 }
 
 inline Region to_region(const mobileone_rect& rect) { return {rect.x, rect.y, rect.width, rect.height}; }
@@ -187,7 +215,6 @@ struct mobileone_model {
 struct mobileone_context {
   std::shared_ptr<const mobileone::capi::LoadedModel> loaded;  // keeps the model alive
   mobileone::Context context;
-  std::vector<std::uint8_t> converted_rgb;  // an NV12/NV21 frame's region, as RGB888
   bool has_results = false;
   // Per stage (0..num_stages), the floats mobileone_context_feature_map hands out for a stage held in uint8.
   // Filled by that const getter: a context is used by one thread at a time, so this is no data race.
@@ -200,26 +227,24 @@ inline mobileone_model* new_model_handle(detail::AlignedBuffer<unsigned char> by
   return new mobileone_model{std::make_shared<const LoadedModel>(std::move(bytes), std::move(model))};
 }
 
-// The image the engine preprocesses: a view of the caller's packed pixels, or the region of an NV12/NV21
-// frame converted into the context's buffer. Everything is checked before a pixel is read.
-inline ImageView input_view(mobileone_context& context, const mobileone_image& image, const mobileone_rect* rect) {
+// Loads the caller's image (packed or YUV, read in place) into the context's input, turned upright and cut
+// to the region. Everything is checked before a pixel is read.
+inline void load_input(mobileone_context& context, const mobileone_image& image, const mobileone_rect* rect) {
+  const Orientation orientation = orientation_of(image);
+  const std::optional<Region> region = rect ? std::optional<Region>(to_region(*rect)) : std::nullopt;
   PixelFormat packed = PixelFormat::rgb8;
   if (const int bpp = pixel_format_bytes(image.format, packed)) {
     const ImageView view{image.pixels, image.width, image.height, image.row_stride, packed};
     validate_image(view);
     require_span("image (pixels_size)", image.pixels_size, std::size_t(view.height), std::size_t(view.width) * std::size_t(bpp),
                  row_stride_of(view));
-    return rect ? crop(view, to_region(*rect)) : view;
+    context.context.set_input(view, orientation, region);
+    return;
   }
-  if (image.format != MOBILEONE_PIXEL_FORMAT_NV12 && image.format != MOBILEONE_PIXEL_FORMAT_NV21)
+  if (!is_yuv(image.format))
     fail(MOBILEONE_ERROR_INVALID_ARGUMENT,
          "pixel format " + std::to_string(std::int32_t(image.format)) + " is not a mobileone_pixel_format");
-  const YuvImageView yuv = yuv_view(image);
-  const Region region = rect ? to_region(*rect) : Region{0, 0, yuv.width, yuv.height};
-  validate_region(region, yuv.width, yuv.height);
-  context.converted_rgb.resize(std::size_t(region.width) * std::size_t(region.height) * 3);
-  yuv_to_rgb(yuv, region, context.converted_rgb.data());
-  return ImageView{context.converted_rgb.data(), region.width, region.height, 0, PixelFormat::rgb8};
+  context.context.set_input(yuv_view(image), orientation, region);
 }
 
 inline const mobileone_context& with_results(const mobileone_context* context) {
@@ -237,6 +262,8 @@ static_assert(int(MOBILEONE_PRECISION_AUTO) == int(Precision::automatic));
 #define MOBILEONE_CAPI_PRECISION_VALUE(id, c_id) static_assert(int(MOBILEONE_PRECISION_##c_id) == int(Precision::id));
 MOBILEONE_FOR_EACH_PRECISION(MOBILEONE_CAPI_PRECISION_VALUE)
 #undef MOBILEONE_CAPI_PRECISION_VALUE
+static_assert(int(MOBILEONE_CORES_BIG) == int(CorePolicy::big) && int(MOBILEONE_CORES_ALL) == int(CorePolicy::all) &&
+              int(MOBILEONE_CORES_LITTLE) == int(CorePolicy::little) && std::size(kAllCorePolicies) == 3);
 
 // A C enumerator as the registry's enum, whose values are automatic (0) and then `entries` (1..Count):
 // false for a value that is none of them.
@@ -403,9 +430,19 @@ MOBILEONE_API mobileone_status mobileone_context_create(const mobileone_model* m
       fail(MOBILEONE_ERROR_UNSUPPORTED,
            std::string("ISA '") + mobileone::isa_name(isa) + "' is not available on this CPU or in this build");
     const mobileone::Precision precision = resolved_precision(chosen.precision, m.loaded->model);
+    try {
+      mobileone::detail::require_kernel_set(mobileone::resolve_isa(isa), precision);
+    } catch (const mobileone::Error& e) {
+      fail(MOBILEONE_ERROR_UNSUPPORTED, e.what());
+    }
+    const std::int32_t cores = std::int32_t(chosen.cores);
+    if (cores < MOBILEONE_CORES_BIG || cores > MOBILEONE_CORES_LITTLE)
+      fail(MOBILEONE_ERROR_INVALID_ARGUMENT, "cores " + std::to_string(cores) + " is not a mobileone_core_policy");
+    mobileone::Options engine_options{chosen.threads, isa, precision};
+    engine_options.cores = mobileone::CorePolicy(cores);
     const std::size_t stages = std::size_t(m.loaded->model.num_stages()) + 1;
-    out = new mobileone_context{m.loaded, mobileone::Context(m.loaded->model, mobileone::Options{chosen.threads, isa, precision}),
-                                {}, false, std::vector<std::vector<float>>(stages)};
+    out = new mobileone_context{m.loaded, mobileone::Context(m.loaded->model, engine_options),
+                                false, std::vector<std::vector<float>>(stages)};
   });
 }
 
@@ -421,7 +458,8 @@ MOBILEONE_API mobileone_status mobileone_context_run(mobileone_context* context,
   return guarded(MOBILEONE_ERROR_INVALID_ARGUMENT, [&] {
     mobileone_context& c = required(context, "context");
     c.has_results = false;
-    c.context.run(input_view(c, required(image, "image"), region));
+    load_input(c, required(image, "image"), region);
+    c.context.run();
     c.has_results = true;
   });
 }
@@ -505,6 +543,31 @@ MOBILEONE_API mobileone_status mobileone_context_copy_feature_map(const mobileon
     if (floats == 0) return;  // a stage without layers
     require(buffer, "buffer");
     copy_values(f, buffer);
+  });
+}
+
+MOBILEONE_API mobileone_status mobileone_context_verify(const mobileone_context* context, mobileone_verify_stage* stages,
+                                                        size_t capacity, size_t* count, int32_t* passed) {
+  using namespace mobileone::capi;
+  return guarded(MOBILEONE_ERROR_INTERNAL, [&] {
+    const mobileone_context& c = required(context, "context");
+    size_t& rows = required(count, "count");
+    int32_t& all_passed = required(passed, "passed");
+    const mobileone::Model& model = c.loaded->model;
+    if (!mobileone::has_golden_data(model))
+      fail(MOBILEONE_ERROR_UNSUPPORTED, "model '" + c.loaded->name + "' has no golden data (format version " +
+                                            std::to_string(mobileone::detail::ModelAccess::data(model).blob.format_version) +
+                                            "): verification is unavailable; convert it again with weights/convert.py");
+    rows = std::size_t(model.num_stages()) + 2;
+    if (capacity < rows)
+      fail(MOBILEONE_ERROR_BUFFER_TOO_SMALL, "the report has " + std::to_string(rows) + " rows, the buffer holds " +
+                                                 std::to_string(capacity));
+    require(stages, "stages");
+    const mobileone::Verification v = mobileone::verify(c.context);
+    for (std::size_t i = 0; i < v.stages.size(); ++i)
+      stages[i] = {v.stages[i].stage, float(v.stages[i].relative_error), float(v.stages[i].tolerance),
+                   v.stages[i].passed() ? 1 : 0};
+    all_passed = v.passed() ? 1 : 0;
   });
 }
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,10 @@ struct PackedLayer {
   const float* qscale = nullptr;          // pointwise: per padded output channel
   const std::int32_t* column_sums = nullptr;
   const std::int32_t* diagonal = nullptr;  // pointwise, square layers that keep it apart; else null
+  // 16-bit packings (bf16, fp16 kernel sets): pointwise panels and classifier weights of that type, and a
+  // square pointwise layer's diagonal in float32 (kernel_args.hpp, PointwiseArgsOf).
+  const void* half_weights = nullptr;
+  const float* half_diagonal = nullptr;
 };
 
 // Weights in the layouts of one family of kernel sets (one StemLayout, one precision), packed once and
@@ -53,10 +58,29 @@ struct PackedWeights {
   std::vector<PackedLayer> layers;
 };
 
-// One packing per (StemLayout, precision): fp32 runs an int8 blob on its dequantized weights.
+// What a kernel set needs its weights packed as: the stem's layout, the activation type (float, bf16, fp16)
+// with the pointwise weights' group (kernel_args.hpp), and whether the blob's int8 layers run in int8 (else
+// on their dequantized weights). One packing per distinct need, shared by every Context that has it.
+struct PackingKey {
+  kernels::StemLayout stem = kernels::StemLayout::taps;
+  int element = 0;  // 0 float, 1 bf16, 2 fp16
+  int group = 1;    // 1 or 2
+  bool int8 = false;
+};
+template <class T>
+constexpr int element_index() {
+  return std::is_same_v<T, kernels::bf16> ? 1 : std::is_same_v<T, kernels::fp16> ? 2 : 0;
+}
+// The packing kernel set K runs on (int8: whether it runs the blob's int8 layers in int8).
+template <class K>
+constexpr PackingKey packing_key(bool int8) {
+  return {K::stem_layout, element_index<typename K::Element>(), K::kPointwiseGroup, int8};
+}
 inline constexpr std::size_t kStemLayouts = 2;  // kernels::StemLayout::taps, panels
-inline constexpr std::size_t kPackings = 2 * kStemLayouts;
-inline std::size_t packing_index(kernels::StemLayout stem, bool int8) { return std::size_t(stem) * 2 + (int8 ? 1 : 0); }
+inline constexpr std::size_t kPackings = kStemLayouts * 3 * 2 * 2;
+inline std::size_t packing_index(const PackingKey& k) {
+  return ((std::size_t(k.stem) * 3 + std::size_t(k.element)) * 2 + std::size_t(k.group == 2)) * 2 + std::size_t(k.int8);
+}
 
 struct ModelData {
   AlignedBuffer<unsigned char> owned_bytes;  // empty when the caller's buffer is used in place
@@ -98,9 +122,21 @@ inline void dequantize_pointwise(const LayerDesc& l, float* oi) {
   }
 }
 
-// Packs every layer into `arena` (sizes only when the arena has no buffer).
-inline void pack_layers(const BlobView& blob, kernels::StemLayout stem, bool int8, PackArena& arena,
-                        std::vector<PackedLayer>& out) {
+// A pointwise layer's float32 weights [out][in] as the engine runs them in a floating-point precision:
+// as stored, or an int8 layer's dequantized ones (into `scratch`).
+inline const float* effective_pointwise_weights(const LayerDesc& l, std::vector<float>& scratch) {
+  if (l.precision != LayerPrecision::int8) return l.tensors[0].data;
+  scratch.resize(std::size_t(l.out_channels) * std::size_t(l.in_channels));
+  dequantize_pointwise(l, scratch.data());
+  return scratch.data();
+}
+
+// Packs every layer into `arena` (sizes only when the arena has no buffer), activations of type T: the
+// pointwise and classifier weights in T (pointwise in groups of `group` input channels), the rest float32.
+template <class T>
+void pack_layers(const BlobView& blob, kernels::StemLayout stem, bool int8, int group, PackArena& arena,
+                 std::vector<PackedLayer>& out) {
+  constexpr bool kFloat = std::is_same_v<T, float>;
   const std::size_t n = blob.layers.size();
   out.assign(n, PackedLayer{});
   auto runs_int8 = [&](std::size_t i) { return int8 && i < n && blob.layers[i].precision == LayerPrecision::int8; };
@@ -174,18 +210,19 @@ inline void pack_layers(const BlobView& blob, kernels::StemLayout stem, bool int
           }
           break;
         }
-        float* packed = arena.take<float>(kernels::pointwise_packed_size(l.out_channels, l.in_channels));
+        T* packed = arena.take<T>(kernels::pointwise_packed_size(l.out_channels, l.in_channels, group));
         float* padded_bias = arena.take<float>(padded);
-        p.weights = packed;
+        float* diagonal = !kFloat && l.in_channels == l.out_channels ? arena.take<float>(padded) : nullptr;
+        if constexpr (kFloat)
+          p.weights = packed;
+        else
+          p.half_weights = packed;
+        p.half_diagonal = diagonal;
         p.bias = padded_bias;
         if (!packed) break;
-        if (l.precision == LayerPrecision::int8) {  // run in float32: the effective weights
-          std::vector<float> oi(std::size_t(l.out_channels) * std::size_t(l.in_channels));
-          dequantize_pointwise(l, oi.data());
-          kernels::pack_pointwise_weights(oi.data(), l.out_channels, l.in_channels, packed);
-        } else {
-          kernels::pack_pointwise_weights(w, l.out_channels, l.in_channels, packed);
-        }
+        std::vector<float> scratch;
+        kernels::pack_pointwise_panels(effective_pointwise_weights(l, scratch), l.out_channels, l.in_channels, group,
+                                       packed, diagonal);
         kernels::pack_pointwise_bias(b, l.out_channels, padded_bias);
         break;
       }
@@ -199,26 +236,45 @@ inline void pack_layers(const BlobView& blob, kernels::StemLayout stem, bool int
       case LayerKind::linear:
         p.weights = w;
         p.bias = b;
+        if constexpr (!kFloat) {
+          const std::size_t count = std::size_t(l.out_channels) * std::size_t(l.in_channels);
+          T* converted = arena.take<T>(count);
+          p.half_weights = converted;
+          if (converted)
+            for (std::size_t e = 0; e < count; ++e) converted[e] = kernels::from_float<T>(w[e]);
+        }
         break;
     }
   }
 }
 
-inline std::unique_ptr<const PackedWeights> pack_model(const BlobView& blob, kernels::StemLayout stem, bool int8) {
+template <class T>
+std::unique_ptr<const PackedWeights> pack_model(const BlobView& blob, const PackingKey& key) {
   auto packed = std::make_unique<PackedWeights>();
   PackArena sizing(nullptr);
-  pack_layers(blob, stem, int8, sizing, packed->layers);
+  pack_layers<T>(blob, key.stem, key.int8, key.group, sizing, packed->layers);
   packed->bytes.resize_discard(sizing.used());
   PackArena filling(packed->bytes.data());
-  pack_layers(blob, stem, int8, filling, packed->layers);
+  pack_layers<T>(blob, key.stem, key.int8, key.group, filling, packed->layers);
   return packed;
 }
 
-// The weights packed for `stem` and the precision, packing them on the first call (thread-safe).
-inline const PackedWeights& packed_weights(const ModelData& m, kernels::StemLayout stem, bool int8 = false) {
-  const std::size_t i = packing_index(stem, int8);
-  std::call_once(m.packed_once[i], [&] { m.packed[i] = pack_model(m.blob, stem, int8); });
+// The weights packed as `key` says, packing them on the first call (thread-safe).
+inline const PackedWeights& packed_weights(const ModelData& m, const PackingKey& key) {
+  const std::size_t i = packing_index(key);
+  std::call_once(m.packed_once[i], [&] {
+    switch (key.element) {
+      case 1: m.packed[i] = pack_model<kernels::bf16>(m.blob, key); break;
+      case 2: m.packed[i] = pack_model<kernels::fp16>(m.blob, key); break;
+      default: m.packed[i] = pack_model<float>(m.blob, key); break;
+    }
+  });
   return *m.packed[i];
+}
+
+// The float32 weights packed for `stem` (int8: the blob's int8 layers in int8).
+inline const PackedWeights& packed_weights(const ModelData& m, kernels::StemLayout stem, bool int8 = false) {
+  return packed_weights(m, PackingKey{stem, 0, 1, int8});
 }
 
 inline std::shared_ptr<const ModelData> finish_load(std::shared_ptr<ModelData> m) {

@@ -1,4 +1,4 @@
-// Camera frames: regions of interest, and NV12/NV21 (4:2:0 semi-planar YUV) to RGB888.
+// Camera frames: regions of interest, and 4:2:0 YUV (NV12, NV21, I420, Android's YUV_420_888) to RGB888.
 //
 // Everything here checks sizes, strides and regions before reading a pixel, and throws mobileone::Error
 // saying what does not fit. The conversion is integer arithmetic (16.16 fixed point), identical on every
@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "error.hpp"
 #include "image.hpp"
@@ -25,13 +26,13 @@ inline std::string describe_region(const Region& r) {
   return std::to_string(r.width) + "x" + std::to_string(r.height) + "+" + std::to_string(r.x) + "+" + std::to_string(r.y);
 }
 
-// Refuses an empty region or one not entirely inside a width x height image. Nothing is clamped: a region
-// that sticks out is a caller's bug that clamping would hide.
-inline void validate_region(const Region& r, int width, int height) {
+// Refuses an empty region or one not entirely inside a width x height image (`what` names it in the
+// message). Nothing is clamped: a region that sticks out is a caller's bug that clamping would hide.
+inline void validate_region(const Region& r, int width, int height, const std::string& what = "image") {
   if (r.width <= 0 || r.height <= 0) throw Error("region of interest " + describe_region(r) + " is empty");
   if (r.x < 0 || r.y < 0 || r.x > width - r.width || r.y > height - r.height)
     throw Error("region of interest " + describe_region(r) + " (width x height + x + y) does not lie inside the " +
-                std::to_string(width) + "x" + std::to_string(height) + " image");
+                std::to_string(width) + "x" + std::to_string(height) + " " + what);
 }
 
 // The part of `image` inside `region`, without copying: a view of the same pixels with the same stride.
@@ -55,39 +56,73 @@ inline std::size_t plane_span(std::size_t rows, std::size_t row_bytes, std::size
   return (rows - 1) * stride + row_bytes;
 }
 
-enum class ChromaOrder { uv, vu };  // NV12, NV21
 enum class YuvMatrix { bt601, bt709 };
 enum class YuvRange { full, video };  // Y, U, V over 0..255, or Y over 16..235 and U, V over 16..240
 
-// A 4:2:0 semi-planar frame: a luma plane and a chroma plane of ceil(height/2) rows of ceil(width/2)
-// interleaved pairs, one pair for each 2x2 block of pixels.
+// A 4:2:0 frame: a luma plane of width x height samples and two chroma planes, U (Cb) and V (Cr), of
+// ceil(height/2) rows of ceil(width/2) samples, one sample per 2x2 block of pixels. The samples of a chroma
+// row lie `chroma_pixel_stride` bytes apart: 2 when U and V interleave in one plane (NV12: v = u + 1; NV21:
+// u = v + 1), 1 when each has a plane of its own (I420); Android's YUV_420_888 is either. nv12(), nv21() and
+// i420() fill it in.
 struct YuvImageView {
   const std::uint8_t* luma = nullptr;
   std::size_t luma_stride = 0;  // 0: width
-  const std::uint8_t* chroma = nullptr;
-  std::size_t chroma_stride = 0;  // 0: 2 * ceil(width / 2)
+  const std::uint8_t* u = nullptr;
+  std::size_t u_stride = 0;  // 0: ceil(width / 2) * chroma_pixel_stride
+  const std::uint8_t* v = nullptr;
+  std::size_t v_stride = 0;  // 0: as u_stride
+  int chroma_pixel_stride = 1;  // 1 or 2
   int width = 0, height = 0;
-  ChromaOrder order = ChromaOrder::vu;
   YuvMatrix matrix = YuvMatrix::bt601;
   YuvRange range = YuvRange::full;
 };
 
+// Semi-planar frames: the luma plane, then one plane of interleaved chroma pairs (U,V for NV12, V,U for NV21).
+inline YuvImageView nv12(const std::uint8_t* luma, std::size_t luma_stride, const std::uint8_t* chroma,
+                         std::size_t chroma_stride, int width, int height) {
+  return {luma, luma_stride, chroma, chroma_stride, chroma ? chroma + 1 : nullptr, chroma_stride, 2, width, height};
+}
+inline YuvImageView nv21(const std::uint8_t* luma, std::size_t luma_stride, const std::uint8_t* chroma,
+                         std::size_t chroma_stride, int width, int height) {
+  return {luma, luma_stride, chroma ? chroma + 1 : nullptr, chroma_stride, chroma, chroma_stride, 2, width, height};
+}
+// Planar: three planes, Y then U then V.
+inline YuvImageView i420(const std::uint8_t* luma, std::size_t luma_stride, const std::uint8_t* u, std::size_t u_stride,
+                         const std::uint8_t* v, std::size_t v_stride, int width, int height) {
+  return {luma, luma_stride, u, u_stride, v, v_stride, 1, width, height};
+}
+
+inline int chroma_width(const YuvImageView& image) { return (image.width + 1) / 2; }
 inline int chroma_rows(const YuvImageView& image) { return (image.height + 1) / 2; }
-inline std::size_t chroma_row_bytes(const YuvImageView& image) { return 2 * std::size_t((image.width + 1) / 2); }
+// Bytes of a chroma row, up to the next row when the rows are packed.
+inline std::size_t chroma_row_bytes(const YuvImageView& image) {
+  return std::size_t(chroma_width(image)) * std::size_t(image.chroma_pixel_stride);
+}
+// Bytes from a chroma row's first sample to just after its last (what the last row of a plane must hold).
+inline std::size_t chroma_row_span(const YuvImageView& image) {
+  return std::size_t(chroma_width(image) - 1) * std::size_t(image.chroma_pixel_stride) + 1;
+}
 inline std::size_t luma_stride_of(const YuvImageView& image) {
   return image.luma_stride ? image.luma_stride : std::size_t(image.width);
 }
-inline std::size_t chroma_stride_of(const YuvImageView& image) {
-  return image.chroma_stride ? image.chroma_stride : chroma_row_bytes(image);
+inline std::size_t u_stride_of(const YuvImageView& image) {
+  return image.u_stride ? image.u_stride : chroma_row_bytes(image);
 }
+inline std::size_t v_stride_of(const YuvImageView& image) { return image.v_stride ? image.v_stride : u_stride_of(image); }
 
-// The checks of validate_image (null planes, sizes, strides), for both planes.
+// The checks of validate_image (null planes, sizes, strides), for all three planes.
 inline void validate_yuv_image(const YuvImageView& image) {
   validate_image(ImageView{image.luma, image.width, image.height, image.luma_stride, PixelFormat::gray8});
-  if (image.chroma == nullptr) throw Error("YUV image has no chroma plane");
-  if (chroma_stride_of(image) < chroma_row_bytes(image))
-    throw Error("chroma row stride " + std::to_string(image.chroma_stride) + " is shorter than a row of " +
-                std::to_string(chroma_row_bytes(image)) + " bytes");
+  if (image.u == nullptr || image.v == nullptr)
+    throw Error(std::string("YUV image has no chroma plane (") + (image.u ? "V" : "U") + ")");
+  if (image.chroma_pixel_stride != 1 && image.chroma_pixel_stride != 2)
+    throw Error("chroma pixel stride " + std::to_string(image.chroma_pixel_stride) + " is not 1 or 2");
+  const std::size_t row = chroma_row_bytes(image);
+  for (const auto& [name, stride] : {std::pair{"U", u_stride_of(image)}, std::pair{"V", v_stride_of(image)}})
+    if (stride < row)
+      throw Error(std::string(name) + " plane: chroma row stride " + std::to_string(stride) + " is shorter than a row of " +
+                  std::to_string(row) + " bytes (" + std::to_string(chroma_width(image)) + " samples " +
+                  std::to_string(image.chroma_pixel_stride) + " bytes apart)");
 }
 
 namespace detail {
@@ -119,29 +154,50 @@ inline std::uint8_t fixed_to_u8(std::int32_t value) {
   return std::uint8_t(v > 255 ? 255 : v);
 }
 
+// Reads frame rows as RGB: the pixels of a validated frame, each taking the chroma samples of its 2x2 block.
+class YuvRowReader {
+ public:
+  explicit YuvRowReader(const YuvImageView& image)
+      : image_(image),
+        k_(yuv_coefficients(image.matrix, image.range)),
+        luma_stride_(luma_stride_of(image)),
+        u_stride_(u_stride_of(image)),
+        v_stride_(v_stride_of(image)) {}
+
+  // `count` pixels of row `y` from column `x` rightwards, as RGB triples at rgb, rgb + rgb_step, ...
+  void read(int y, int x, int count, std::uint8_t* rgb, std::ptrdiff_t rgb_step) const {
+    const std::uint8_t* luma = image_.luma + std::size_t(y) * luma_stride_;
+    const std::uint8_t* u = image_.u + std::size_t(y / 2) * u_stride_;
+    const std::uint8_t* v = image_.v + std::size_t(y / 2) * v_stride_;
+    const std::size_t pixel_stride = std::size_t(image_.chroma_pixel_stride);
+    for (int i = 0; i < count; ++i, rgb += rgb_step) {
+      const std::size_t column = std::size_t(x) + std::size_t(i);
+      const std::size_t c = column / 2 * pixel_stride;
+      const std::int32_t cb = u[c] - 128, cr = v[c] - 128;
+      const std::int32_t base = (luma[column] - k_.luma_offset) * k_.luma_scale + (1 << 15);  // + 0.5: round
+      rgb[0] = fixed_to_u8(base + k_.v_to_red * cr);
+      rgb[1] = fixed_to_u8(base - k_.u_to_green * cb - k_.v_to_green * cr);
+      rgb[2] = fixed_to_u8(base + k_.u_to_blue * cb);
+    }
+  }
+
+ private:
+  YuvImageView image_;
+  YuvCoefficients k_;
+  std::size_t luma_stride_, u_stride_, v_stride_;
+};
+
 }  // namespace detail
 
 // Converts `region` of `image` to packed RGB888: region.width * region.height * 3 bytes at `rgb`. Each
-// pixel takes the chroma pair of its 2x2 block (what libyuv and the platforms' converters do), so a
-// region may start at odd coordinates.
+// pixel takes the chroma samples of its 2x2 block (what libyuv and the platforms' converters do), so a
+// region may start at odd coordinates. (The engine's preprocessing reads frames directly, without this copy.)
 inline void yuv_to_rgb(const YuvImageView& image, const Region& region, std::uint8_t* rgb) {
   validate_yuv_image(image);
   validate_region(region, image.width, image.height);
-  const detail::YuvCoefficients k = detail::yuv_coefficients(image.matrix, image.range);
-  const int u_at = image.order == ChromaOrder::uv ? 0 : 1, v_at = 1 - u_at;
-  const std::size_t luma_stride = luma_stride_of(image), chroma_stride = chroma_stride_of(image);
-  for (int y = region.y; y < region.y + region.height; ++y) {
-    const std::uint8_t* luma = image.luma + std::size_t(y) * luma_stride;
-    const std::uint8_t* chroma = image.chroma + std::size_t(y / 2) * chroma_stride;
-    for (int x = region.x; x < region.x + region.width; ++x) {
-      const std::uint8_t* pair = chroma + std::size_t(x / 2) * 2;
-      const std::int32_t u = pair[u_at] - 128, v = pair[v_at] - 128;
-      const std::int32_t base = (luma[x] - k.luma_offset) * k.luma_scale + (1 << 15);  // + 0.5: round
-      *rgb++ = detail::fixed_to_u8(base + k.v_to_red * v);
-      *rgb++ = detail::fixed_to_u8(base - k.u_to_green * u - k.v_to_green * v);
-      *rgb++ = detail::fixed_to_u8(base + k.u_to_blue * u);
-    }
-  }
+  const detail::YuvRowReader reader(image);
+  const std::size_t row_bytes = std::size_t(region.width) * 3;
+  for (int y = 0; y < region.height; ++y) reader.read(region.y + y, region.x, region.width, rgb + std::size_t(y) * row_bytes, 3);
 }
 
 }  // namespace mobileone

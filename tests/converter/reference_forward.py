@@ -1,8 +1,8 @@
 """Independent float64 numpy references for the converter tests.
 
 - `read_mone`: a minimal `.mone` parser written from weights/FORMAT.md alone (no validation: the
-  converter's own reader does that and is tested separately).
-- `fused_forward`: runs a parsed blob.
+  converter's own reader does that and is tested separately), golden self-check tensors included.
+- `fused_forward`: runs a parsed blob (and collects each stage's output).
 - `unfused_forward`: runs a train-time Apple-key state_dict branch by branch, BatchNorm with running
   statistics, without any re-parameterization.
 """
@@ -30,6 +30,8 @@ def read_mone(path: str) -> dict:
     for i in range(string_count):
         offset, length = struct.unpack_from("<2I", data, string_table + 8 * i)
         strings.append(data[string_table + offset:string_table + offset + length].decode("utf-8"))
+    format_version, = struct.unpack_from("<I", data, 8)
+    golden_first, = struct.unpack_from("<I", data, 156)
     tensors = []
     for i in range(tensor_count):
         name, _dtype, rank, _, *dims = struct.unpack_from("<8I", data, tensor_table + 48 * i)
@@ -41,8 +43,14 @@ def read_mone(path: str) -> dict:
         layers.append(dict(kind=w[0], in_channels=w[1], out_channels=w[2], stride=w[3], relu=w[4] == 1,
                            stage=w[5], block=w[6], name=strings[w[7]], hidden=w[12],
                            tensors=[tensors[t] for t in w[8:12] if t != 0xFFFFFFFF]))
+    # Version 3: the golden input, then the outputs of stages 0..S and the logits (float32 blobs).
+    golden = None
+    if format_version == 3:
+        count = layers[-3]["stage"] + 3
+        golden = [array for _, array in tensors[golden_first:golden_first + count]]
     return dict(name=strings[name_string], layers=layers, labels=strings[labels_first:labels_first + class_count],
-                input_size=(input_height, input_width), resize_shorter=resize_shorter, crop_fraction=crop_fraction)
+                input_size=(input_height, input_width), resize_shorter=resize_shorter, crop_fraction=crop_fraction,
+                format_version=format_version, golden=golden)
 
 
 # --- operators (NCHW, batch 1, float64) -----------------------------------------------------------------
@@ -79,8 +87,9 @@ def relu(x):
 
 # --- fused blob -----------------------------------------------------------------------------------------
 
-def fused_forward(blob: dict, image: np.ndarray) -> np.ndarray:
-    """image [1, 3, H, W] -> logits [classes]."""
+def fused_forward(blob: dict, image: np.ndarray, stages: dict = None) -> np.ndarray:
+    """image [1, 3, H, W] -> logits [classes]; `stages`, if given, receives each stage's output [C, h, w]
+    (that of its last layer)."""
     x = image[0].astype(np.float64)
     for layer in blob["layers"]:
         t = [a.astype(np.float64) for _, a in layer["tensors"]]
@@ -96,6 +105,8 @@ def fused_forward(blob: dict, image: np.ndarray) -> np.ndarray:
             x = t[0] @ x + t[1]
         if layer["relu"]:
             x = relu(x)
+        if stages is not None and kind not in (5, 6):
+            stages[layer["stage"]] = x
     return x
 
 

@@ -346,6 +346,75 @@ class InspectTest(ConverterTestCase):
                 self.assertIn(fragment, result.stderr)
 
 
+class GoldenTest(ConverterTestCase):
+    """The golden self-check data (FORMAT.md "Version 3") the converter stores."""
+
+    def check_golden(self, path: str):
+        blob = ref.read_mone(path)
+        self.assertEqual(blob["format_version"], 3)
+        golden = blob["golden"]
+        stages = blob["layers"][-3]["stage"] + 1
+        self.assertEqual(len(golden), stages + 2)
+        image = golden[0]
+        self.assertEqual(image.shape, (1, 3, mobileone_graph.GOLDEN_HEIGHT, mobileone_graph.GOLDEN_WIDTH))
+        # An 8-bit image preprocessed as the engine does it: (pixel / 255 - mean) / std.
+        mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+        pixels = (image[0].astype(np.float64).transpose(1, 2, 0) * std + mean) * 255
+        self.assertLess(np.abs(pixels - np.round(pixels)).max(), 1e-3)
+        self.assertTrue(((pixels > -0.5) & (pixels < 255.5)).all())
+        self.assertGreater(np.unique(np.round(pixels)).size, 200)  # a varied picture, not a flat one
+        # The outputs are the independent float64 forward of the stored weights on it (stored in float32).
+        expected = {}
+        logits = ref.fused_forward(blob, image, expected)
+        for stage in range(stages):
+            with self.subTest(stage=stage):
+                self.assertEqual(golden[1 + stage].shape, (1, *expected[stage].shape))
+                self.assertLess(ref.relative_error(golden[1 + stage][0], expected[stage]), 1e-6)
+        self.assertLess(ref.relative_error(golden[-1][0], logits), 1e-6)
+
+    def test_real_s0_and_a_custom_model_carry_their_float64_outputs(self):
+        self.check_golden(self.convert_ok(REAL_S0))
+        with open(self.path("se_k3.mone"), "wb") as f:
+            f.write(SE_K3_BLOB)
+        self.check_golden(self.path("se_k3.mone"))
+
+    def test_no_golden_writes_version_1(self):
+        path = self.convert_ok(SE_K3_CKPT, "v1.mone", "--no-golden")
+        blob = ref.read_mone(path)
+        self.assertEqual((blob["format_version"], blob["golden"]), (1, None))
+        with open(path, "rb") as f:
+            self.assertEqual(struct.unpack_from("<I", f.read(), 156), (0,))
+        result = subprocess.run([sys.executable, CONVERTER, "--inspect", path], capture_output=True, text=True)
+        self.assertIn("golden self-check: none (format version 1; --verify is unavailable)", result.stdout)
+        result = subprocess.run([sys.executable, CONVERTER, "--inspect", self.convert_ok(SE_K3_CKPT)],
+                                capture_output=True, text=True)
+        self.assertIn("golden self-check: 56x40 input, outputs of stages 0..4 and the logits", result.stdout)
+
+    def test_golden_data_that_does_not_fit_the_graph_is_rejected(self):
+        def wrong_shape(model):
+            model.golden.stages[1] = model.golden.stages[1].reshape(1, -1, 1, 1)
+
+        def not_finite(model):
+            model.golden.logits = np.full_like(model.golden.logits, np.nan)
+
+        def square_input(model):
+            model.golden.input = np.zeros((1, 3, 40, 40), np.float32)
+
+        cases = {wrong_shape: "golden data: tensor 'golden.stage1' has shape [1, 1120, 1, 1], expected [1, 8, 14, 10]",
+                 not_finite: "golden data: tensor 'golden.logits' holds NaN or infinite values",
+                 square_input: "golden data: tensor 'golden.stage0' has shape [1, 8, 28, 20], expected [1, 8, 20, 20]"}
+        for edit, fragment in cases.items():
+            with self.subTest(edit=edit.__name__):
+                model = mone_blob.decode(SE_K3_BLOB)
+                edit(model)
+                with open(self.path("bad.mone"), "wb") as f:
+                    f.write(mone_blob.encode(model))
+                result = subprocess.run([sys.executable, CONVERTER, "--inspect", self.path("bad.mone")],
+                                        capture_output=True, text=True)
+                self.assertEqual((result.returncode, result.stderr.count("\n")), (1, 1), result.stderr)
+                self.assertIn(fragment, result.stderr)
+
+
 # --- rejections -------------------------------------------------------------------------------------------
 
 def pickle_string(text: str) -> bytes:

@@ -6,9 +6,11 @@
 /* Every type and function, bound to a variable of its exact type, so each declaration is checked. */
 int mobileone_header_check(void);
 int mobileone_header_check(void) {
-    const mobileone_image image = {MOBILEONE_PIXEL_FORMAT_NV21, MOBILEONE_YUV_BT709_VIDEO_RANGE, 2, 2, NULL, 0, 0, NULL, 0, 0};
+    const mobileone_image image = {MOBILEONE_PIXEL_FORMAT_YUV_420_888, MOBILEONE_YUV_BT709_VIDEO_RANGE, 2, 2, NULL, 0, 0,
+                                   NULL, 0, 0, NULL, 0, 0, 2, 90, 1};
     const mobileone_rect region = {0, 0, 1, 1};
-    const mobileone_context_options options = {MOBILEONE_MAX_THREADS, MOBILEONE_ISA_NEON, MOBILEONE_PRECISION_INT8};
+    const mobileone_context_options options = {MOBILEONE_MAX_THREADS, MOBILEONE_ISA_NEON, MOBILEONE_PRECISION_INT8,
+                                               MOBILEONE_CORES_LITTLE};
     mobileone_prediction prediction = {0, 0.0f, NULL};
     mobileone_feature_map map = {NULL, 0, 0, 0};
     const mobileone_status status = MOBILEONE_ERROR_INTERNAL;

@@ -23,6 +23,8 @@
 
 #include "image_file.hpp"
 #include "support/blob_writer.hpp"
+#include "support/camera_frames.hpp"
+#include "support/golden_blob.hpp"
 #include "support/int8_blob.hpp"
 #include "test_support.hpp"
 
@@ -159,6 +161,93 @@ YuvFrame encode_yuv(const ImageView& rgb, mobileone_pixel_format format, mobileo
   f.image.color_space = space;
   return f;
 }
+
+// A YUV frame's samples as planes: luma, U and V (the reference the camera layouts below are made from).
+struct YuvPlanes {
+  testing::Plane y, u, v;
+};
+
+YuvPlanes planes_of(const YuvFrame& nv21) {
+  const mobileone_image& i = nv21.image;
+  const int cw = (i.width + 1) / 2, ch = (i.height + 1) / 2;
+  YuvPlanes p{testing::Plane(i.width, i.height, 1), testing::Plane(cw, ch, 1), testing::Plane(cw, ch, 1)};
+  for (int y = 0; y < i.height; ++y)
+    for (int x = 0; x < i.width; ++x) *p.y.at(x, y) = i.pixels[std::size_t(y) * i.row_stride + std::size_t(x)];
+  for (int y = 0; y < ch; ++y)
+    for (int x = 0; x < cw; ++x) {
+      *p.v.at(x, y) = i.chroma[std::size_t(y) * i.chroma_row_stride + 2 * std::size_t(x)];
+      *p.u.at(x, y) = i.chroma[std::size_t(y) * i.chroma_row_stride + 2 * std::size_t(x) + 1];
+    }
+  return p;
+}
+
+// The planes as a camera hands them to the C API: NV12, NV21, I420, or YUV_420_888 with a pixel stride of 1
+// (three planes) or 2 (Android's views into one interleaved V,U plane, each ending at its last sample).
+// Rows are padded, and each buffer ends right after its plane.
+struct CameraFrame {
+  std::vector<std::uint8_t> luma, chroma, chroma_v;
+  mobileone_image image{};
+};
+
+CameraFrame camera_frame(const YuvPlanes& p, mobileone_pixel_format format, int32_t pixel_stride = 0) {
+  CameraFrame f;
+  const std::size_t cw = std::size_t(p.u.width);
+  f.luma = testing::padded_rows(p.y, 6);
+  f.image.format = format;
+  f.image.width = p.y.width;
+  f.image.height = p.y.height;
+  f.image.row_stride = std::size_t(p.y.width) + 6;
+  switch (format) {
+    case MOBILEONE_PIXEL_FORMAT_NV12:
+    case MOBILEONE_PIXEL_FORMAT_NV21:
+      f.chroma = testing::padded_rows(format == MOBILEONE_PIXEL_FORMAT_NV12 ? testing::interleaved(p.u, p.v)
+                                                                            : testing::interleaved(p.v, p.u), 4);
+      f.image.chroma_row_stride = 2 * cw + 4;
+      break;
+    default:
+      if (pixel_stride == 2) {
+        f.chroma = testing::padded_rows(testing::interleaved(p.v, p.u), 8);
+        f.image.chroma_row_stride = 2 * cw + 8;
+        f.image.chroma_v_row_stride = f.image.chroma_row_stride;
+      } else {
+        f.chroma = testing::padded_rows(p.u, 3);
+        f.chroma_v = testing::padded_rows(p.v, 5);
+        f.image.chroma_row_stride = cw + 3;
+        f.image.chroma_v_row_stride = cw + 5;
+      }
+      f.image.chroma_pixel_stride = pixel_stride;
+  }
+  f.image.pixels = f.luma.data();
+  f.image.pixels_size = f.luma.size();
+  f.image.chroma = f.chroma.data();
+  f.image.chroma_size = f.chroma.size();
+  if (format == MOBILEONE_PIXEL_FORMAT_I420 || format == MOBILEONE_PIXEL_FORMAT_YUV_420_888) {
+    if (pixel_stride == 2) {  // U and V: views one byte apart, each one byte short of the interleaved plane
+      f.image.chroma_v = f.chroma.data();
+      f.image.chroma_v_size = f.chroma.size() - 1;
+      f.image.chroma = f.chroma.data() + 1;
+      f.image.chroma_size = f.chroma.size() - 1;
+    } else {
+      f.image.chroma_v = f.chroma_v.data();
+      f.image.chroma_v_size = f.chroma_v.size();
+    }
+  }
+  return f;
+}
+
+YuvPlanes frame_for(const YuvPlanes& upright, const Orientation& o) {
+  return {testing::frame_for(upright.y, o), testing::frame_for(upright.u, o), testing::frame_for(upright.v, o)};
+}
+
+// An RGB ImageView's pixels as a plane.
+testing::Plane rgb_plane(const ImageView& rgb) {
+  testing::Plane p(rgb.width, rgb.height, 3);
+  for (int y = 0; y < rgb.height; ++y)
+    std::memcpy(p.at(0, y), rgb.pixels + std::size_t(y) * row_stride_of(rgb), std::size_t(rgb.width) * 3);
+  return p;
+}
+
+std::string describe(const Orientation& o) { return std::to_string(o.rotation) + (o.mirror ? " mirrored" : ""); }
 
 std::vector<float> logits_of(const mobileone_context* context) {
   const float* data = nullptr;
@@ -299,11 +388,7 @@ TEST_CASE("NV21 and NV12 frames are converted, cropped and classified as their R
     CAPTURE(int(space));
     const YuvFrame nv21 = encode_yuv(rgb, MOBILEONE_PIXEL_FORMAT_NV21, space, 0, 0);
     const YuvFrame nv12 = encode_yuv(rgb, MOBILEONE_PIXEL_FORMAT_NV12, space, 16, 5);
-    YuvImageView view;
-    view.luma = nv21.luma.data();
-    view.chroma = nv21.chroma.data();
-    view.width = rgb.width;
-    view.height = rgb.height;
+    YuvImageView view = mobileone::nv21(nv21.luma.data(), 0, nv21.chroma.data(), 0, rgb.width, rgb.height);
     view.range = space == MOBILEONE_YUV_BT601_FULL_RANGE ? YuvRange::full : YuvRange::video;
     // Exactly the engine on yuv.hpp's conversion, for the whole frame and for a region at odd offsets
     // (whose chroma pairs are shared with pixels outside it); NV12 holds the same samples in other order.
@@ -320,6 +405,68 @@ TEST_CASE("NV21 and NV12 frames are converted, cropped and classified as their R
   const ImageView odd = crop(rgb, {0, 0, rgb.width - 1, rgb.height - 1});
   const YuvFrame frame = encode_yuv(odd, MOBILEONE_PIXEL_FORMAT_NV21, MOBILEONE_YUV_BT601_FULL_RANGE, 3, 0);
   CHECK(mobileone_context_run(context.get(), &frame.image, nullptr) == MOBILEONE_OK);
+}
+
+TEST_CASE("a rotated or mirrored frame, packed or YUV, with rotation and mirror set, classifies as the upright image bit for bit") {
+  const ModelHandle model = load_tiny_model();
+  const ContextHandle context = make_context(model.get());
+  const testing::Plane upright = rgb_plane(chelsea().view());
+  const ImageView upright_view{upright.bytes.data(), upright.width, upright.height, 0, PixelFormat::rgb8};
+  const mobileone_rect region{101, 37, 213, 171};  // in upright coordinates
+  const std::vector<float> expected = engine_logits(upright_view);
+  const std::vector<float> expected_region = engine_logits(crop(upright_view, {101, 37, 213, 171}));
+  for (const Orientation& o : testing::kAllOrientations) {
+    CAPTURE(describe(o));
+    const testing::Plane frame = testing::frame_for(upright, o);
+    for (mobileone_pixel_format format : {MOBILEONE_PIXEL_FORMAT_RGBA8888, MOBILEONE_PIXEL_FORMAT_BGR888}) {
+      CAPTURE(int(format));
+      PackedImage packed = pack(ImageView{frame.bytes.data(), frame.width, frame.height, 0, PixelFormat::rgb8}, format, 8);
+      packed.image.rotation = o.rotation;
+      packed.image.mirror = o.mirror;
+      CHECK(run_and_get_logits(context.get(), packed.image) == expected);
+      CHECK(run_and_get_logits(context.get(), packed.image, &region) == expected_region);
+    }
+  }
+
+  // YUV: an even-sized frame, whose 2x2 chroma blocks a quarter turn maps onto 2x2 blocks. Every layout
+  // and orientation equals the upright NV21 frame, and I420 / YUV_420_888 equal NV12 / NV21 bit for bit.
+  const ImageView even = crop(chelsea().view(), {0, 0, 450, 300});
+  const YuvPlanes planes = planes_of(encode_yuv(even, MOBILEONE_PIXEL_FORMAT_NV21, MOBILEONE_YUV_BT601_FULL_RANGE, 0, 0));
+  const CameraFrame reference = camera_frame(planes, MOBILEONE_PIXEL_FORMAT_NV21);
+  const std::vector<float> yuv_expected = run_and_get_logits(context.get(), reference.image);
+  const std::vector<float> yuv_expected_region = run_and_get_logits(context.get(), reference.image, &region);
+  const struct {
+    mobileone_pixel_format format;
+    int32_t pixel_stride;
+  } layouts[] = {{MOBILEONE_PIXEL_FORMAT_NV12, 0},        {MOBILEONE_PIXEL_FORMAT_NV21, 0},
+                 {MOBILEONE_PIXEL_FORMAT_I420, 0},        {MOBILEONE_PIXEL_FORMAT_YUV_420_888, 1},
+                 {MOBILEONE_PIXEL_FORMAT_YUV_420_888, 2}};
+  for (const Orientation& o : testing::kAllOrientations) {
+    const YuvPlanes turned = frame_for(planes, o);
+    for (const auto& layout : layouts) {
+      CAPTURE(describe(o));
+      CAPTURE(int(layout.format));
+      CAPTURE(layout.pixel_stride);
+      CameraFrame frame = camera_frame(turned, layout.format, layout.pixel_stride);
+      frame.image.rotation = o.rotation;
+      frame.image.mirror = o.mirror;
+      CHECK(run_and_get_logits(context.get(), frame.image) == yuv_expected);
+      CHECK(run_and_get_logits(context.get(), frame.image, &region) == yuv_expected_region);
+    }
+  }
+}
+
+TEST_CASE("the real S0 gives a 90-degree camera frame, rotated back, the upright image's logits exactly") {
+  const ModelHandle model = load_model();
+  const ContextHandle context = make_context(model.get());
+  const ImageView even = crop(chelsea().view(), {0, 0, 450, 300});
+  const YuvPlanes planes = planes_of(encode_yuv(even, MOBILEONE_PIXEL_FORMAT_NV21, MOBILEONE_YUV_BT601_FULL_RANGE, 0, 0));
+  const std::vector<float> upright = run_and_get_logits(context.get(), camera_frame(planes, MOBILEONE_PIXEL_FORMAT_NV21).image);
+  CHECK(top1(context.get()) == kReferenceTop1Chelsea);
+  CameraFrame sensor = camera_frame(frame_for(planes, {90, false}), MOBILEONE_PIXEL_FORMAT_YUV_420_888, 2);
+  sensor.image.rotation = 90;
+  const std::vector<float> turned = run_and_get_logits(context.get(), sensor.image);
+  CHECK(std::memcmp(turned.data(), upright.data(), upright.size() * sizeof(float)) == 0);
 }
 
 TEST_CASE("top-k, logits and feature maps of the last run") {
@@ -399,7 +546,10 @@ TEST_CASE("bad images and regions are refused with their status and a message th
     return image;
   };
   const mobileone_rect outside{good.image.width - 10, 0, 20, 20}, negative{-1, 0, 10, 10}, empty{0, 0, 0, 10},
-      overflowing{10, 10, INT_MAX, 10};
+      overflowing{10, 10, INT_MAX, 10}, landscape{0, 0, 400, 100};
+  const YuvPlanes planes = planes_of(frame);
+  const CameraFrame planar = camera_frame(planes, MOBILEONE_PIXEL_FORMAT_YUV_420_888, 1);
+  const CameraFrame interleaved = camera_frame(planes, MOBILEONE_PIXEL_FORMAT_YUV_420_888, 2);
   const Case cases[] = {
       {"no pixels", with(good.image, [](mobileone_image& i) { i.pixels = nullptr; }), nullptr, "no pixel data"},
       {"zero width", with(good.image, [](mobileone_image& i) { i.width = 0; }), nullptr, "image size 0x"},
@@ -428,6 +578,28 @@ TEST_CASE("bad images and regions are refused with their status and a message th
        "Y plane (pixels_size) is 1000 bytes"},
       {"color space 7", with(frame.image, [](mobileone_image& i) { i.color_space = mobileone_yuv_color_space(7); }), nullptr,
        "color space 7 is not a mobileone_yuv_color_space"},
+      {"rotation 45", with(good.image, [](mobileone_image& i) { i.rotation = 45; }), nullptr,
+       "rotation 45 is not 0, 90, 180 or 270 (degrees clockwise)"},
+      {"rotation -90", with(frame.image, [](mobileone_image& i) { i.rotation = -90; }), nullptr, "rotation -90 is not"},
+      {"mirror 2", with(good.image, [](mobileone_image& i) { i.mirror = 2; }), nullptr, "mirror 2 is not 0 or 1"},
+      {"region inside the frame, not the upright image", with(good.image, [](mobileone_image& i) { i.rotation = 270; }),
+       &landscape, "does not lie inside the 300x451 upright image (the 451x300 frame rotated 270 degrees clockwise)"},
+      {"YUV_420_888 pixel stride 0", with(planar.image, [](mobileone_image& i) { i.chroma_pixel_stride = 0; }), nullptr,
+       "chroma_pixel_stride 0 is not 1 or 2"},
+      {"YUV_420_888 pixel stride 3", with(planar.image, [](mobileone_image& i) { i.chroma_pixel_stride = 3; }), nullptr,
+       "chroma_pixel_stride 3 is not 1 or 2"},
+      {"no V plane", with(planar.image, [](mobileone_image& i) { i.chroma_v = nullptr; }), nullptr, "no chroma plane (V)"},
+      {"V plane short", with(planar.image, [](mobileone_image& i) { i.chroma_v_size -= 1; }), nullptr,
+       "V plane (chroma_v_size) is"},
+      {"U plane short", with(interleaved.image, [](mobileone_image& i) { i.chroma_size -= 1; }), nullptr,
+       "U plane (chroma_size) is"},
+      {"pixel stride 2 on planar planes", with(planar.image, [](mobileone_image& i) { i.chroma_pixel_stride = 2; }), nullptr,
+       "U plane: chroma row stride 229 is shorter than a row of 452 bytes"},
+      {"I420 V row stride too small", with(planar.image, [](mobileone_image& i) {
+         i.format = MOBILEONE_PIXEL_FORMAT_I420;
+         i.chroma_v_row_stride = 225;
+       }),
+       nullptr, "V plane: chroma row stride 225 is shorter than a row of 226 bytes"},
       {"NV21 region outside", frame.image, &outside, "does not lie inside"},
   };
   REQUIRE(mobileone_context_run(context.get(), &good.image, nullptr) == MOBILEONE_OK);
@@ -474,16 +646,16 @@ TEST_CASE("NULL pointers, bad counts and options are refused") {
   expect_error(mobileone_context_create(nullptr, nullptr, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT, "model is NULL");
   expect_error(mobileone_context_create(model.get(), nullptr, nullptr), MOBILEONE_ERROR_INVALID_ARGUMENT, "context is NULL");
   for (int32_t threads : {-1, MOBILEONE_MAX_THREADS + 1, INT_MIN}) {
-    const mobileone_context_options options{threads, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO};
+    const mobileone_context_options options{threads, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO, MOBILEONE_CORES_BIG};
     expect_error(mobileone_context_create(model.get(), &options, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT, "threads is");
     CHECK(no_context == nullptr);
   }
-  const mobileone_context_options unknown_isa{1, mobileone_isa(42), MOBILEONE_PRECISION_AUTO};
+  const mobileone_context_options unknown_isa{1, mobileone_isa(42), MOBILEONE_PRECISION_AUTO, MOBILEONE_CORES_BIG};
   expect_error(mobileone_context_create(model.get(), &unknown_isa, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT,
                "ISA 42 is not a mobileone_isa");
   for (mobileone_isa isa : {MOBILEONE_ISA_NEON, MOBILEONE_ISA_AVX512, MOBILEONE_ISA_AVX2}) {
     if (mobileone_isa_supported(isa)) continue;
-    const mobileone_context_options unsupported{1, isa, MOBILEONE_PRECISION_AUTO};
+    const mobileone_context_options unsupported{1, isa, MOBILEONE_PRECISION_AUTO, MOBILEONE_CORES_BIG};
     expect_error(mobileone_context_create(model.get(), &unsupported, &no_context), MOBILEONE_ERROR_UNSUPPORTED,
                  "is not available on this CPU or in this build");
   }
@@ -502,7 +674,7 @@ TEST_CASE("the C API takes as many threads as the C++ engine") {
   std::vector<float> logits[2];
   // 65 is beyond the C header's former limit of 64; results do not depend on the thread count.
   for (int32_t threads : {1, 65}) {
-    const ContextHandle context = make_context(model.get(), {threads, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO});
+    const ContextHandle context = make_context(model.get(), {threads, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO, MOBILEONE_CORES_BIG});
     const mobileone_status status = mobileone_context_run(context.get(), &rgb.image, nullptr);
     REQUIRE_MESSAGE(status == MOBILEONE_OK, mobileone_last_error_message());
     logits[threads == 1 ? 0 : 1] = logits_of(context.get());
@@ -510,20 +682,54 @@ TEST_CASE("the C API takes as many threads as the C++ engine") {
   CHECK(std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)) == 0);
 }
 
+TEST_CASE("every core policy gives the same logits; an unknown one is refused") {
+  const ModelHandle model = load_tiny_model();
+  const PackedImage rgb = pack(chelsea().view(), MOBILEONE_PIXEL_FORMAT_RGB888, 0);
+  std::vector<float> first;
+  for (mobileone_core_policy cores : {MOBILEONE_CORES_BIG, MOBILEONE_CORES_ALL, MOBILEONE_CORES_LITTLE}) {
+    const ContextHandle context = make_context(model.get(), {0, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO, cores});
+    REQUIRE_MESSAGE(mobileone_context_run(context.get(), &rgb.image, nullptr) == MOBILEONE_OK, mobileone_last_error_message());
+    const std::vector<float> logits = logits_of(context.get());
+    if (first.empty()) first = logits;
+    REQUIRE(logits.size() == first.size());
+    CHECK(std::memcmp(logits.data(), first.data(), first.size() * sizeof(float)) == 0);
+  }
+  mobileone_context* no_context = nullptr;
+  for (int32_t value : {-1, 3}) {
+    const mobileone_context_options unknown{0, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO, mobileone_core_policy(value)};
+    expect_error(mobileone_context_create(model.get(), &unknown, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT,
+                 ("cores " + std::to_string(value) + " is not a mobileone_core_policy").c_str());
+    CHECK(no_context == nullptr);
+  }
+}
+
 TEST_CASE("precision: auto is fp32 for a float32 model and int8 for an int8 one; int8 on a float32 model is refused") {
   CHECK(mobileone_context_precision(nullptr) == MOBILEONE_PRECISION_AUTO);
   const ModelHandle float_model = load_tiny_model();
   for (mobileone_precision precision : {MOBILEONE_PRECISION_AUTO, MOBILEONE_PRECISION_FP32}) {
-    const ContextHandle context = make_context(float_model.get(), {1, MOBILEONE_ISA_AUTO, precision});
+    const ContextHandle context = make_context(float_model.get(), {1, MOBILEONE_ISA_AUTO, precision, MOBILEONE_CORES_BIG});
     CHECK(mobileone_context_precision(context.get()) == MOBILEONE_PRECISION_FP32);
   }
   mobileone_context* no_context = nullptr;
-  const mobileone_context_options int8{1, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_INT8};
+  const mobileone_context_options int8{1, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_INT8, MOBILEONE_CORES_BIG};
   expect_error(mobileone_context_create(float_model.get(), &int8, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT,
                "model 'tiny' has no int8 layers (a float32 blob)");
   CHECK(no_context == nullptr);
-  for (int32_t value : {-1, 3, 42}) {
-    const mobileone_context_options unknown{1, MOBILEONE_ISA_AUTO, mobileone_precision(value)};
+  // 16-bit floats run any model where the CPU has them (the reference kernels always), else UNSUPPORTED.
+  for (mobileone_precision precision : {MOBILEONE_PRECISION_BF16, MOBILEONE_PRECISION_FP16}) {
+    const ContextHandle scalar = make_context(float_model.get(), {1, MOBILEONE_ISA_SCALAR, precision, MOBILEONE_CORES_BIG});
+    CHECK(mobileone_context_precision(scalar.get()) == precision);
+    const mobileone::Precision engine = mobileone::Precision(int(precision));
+    for (mobileone::Isa isa : mobileone::runnable_isas()) {
+      if (mobileone::detail::kernel_set_runs(isa, engine)) continue;
+      const mobileone_context_options lacking{1, mobileone_isa(int(isa)), precision, MOBILEONE_CORES_BIG};
+      expect_error(mobileone_context_create(float_model.get(), &lacking, &no_context), MOBILEONE_ERROR_UNSUPPORTED,
+                   (std::string("precision ") + mobileone::precision_name(engine) + " is not available").c_str());
+      CHECK(no_context == nullptr);
+    }
+  }
+  for (int32_t value : {-1, 5, 42}) {
+    const mobileone_context_options unknown{1, MOBILEONE_ISA_AUTO, mobileone_precision(value), MOBILEONE_CORES_BIG};
     expect_error(mobileone_context_create(float_model.get(), &unknown, &no_context), MOBILEONE_ERROR_INVALID_ARGUMENT,
                  ("precision " + std::to_string(value) + " is not a mobileone_precision").c_str());
     CHECK(no_context == nullptr);
@@ -541,7 +747,7 @@ TEST_CASE("precision: auto is fp32 for a float32 model and int8 for an int8 one;
                {MOBILEONE_PRECISION_FP32, MOBILEONE_PRECISION_FP32, Precision::fp32}};
   for (const auto& c : cases) {
     CAPTURE(int(c.requested));
-    const ContextHandle context = make_context(int8_model.get(), {0, MOBILEONE_ISA_AUTO, c.requested});
+    const ContextHandle context = make_context(int8_model.get(), {0, MOBILEONE_ISA_AUTO, c.requested, MOBILEONE_CORES_BIG});
     CHECK(mobileone_context_precision(context.get()) == c.runs);
     Context engine(engine_model, Options{0, Isa::automatic, c.engine});
     CHECK(run_and_get_logits(context.get(), rgb.image) == engine.run(chelsea().view()));
@@ -611,6 +817,50 @@ TEST_CASE("missing, corrupt, truncated and misaligned models are refused") {
   mobileone_model_destroy(model);
 }
 
+TEST_CASE("the golden self-check: the real S0 passes, int8 too, and a model without golden data is unsupported") {
+  const ModelHandle model = load_model();
+  const ContextHandle context = make_context(model.get());
+  size_t count = 0;
+  int32_t passed = -1;
+  CHECK(mobileone_context_verify(context.get(), nullptr, 0, &count, &passed) == MOBILEONE_ERROR_BUFFER_TOO_SMALL);
+  CHECK(count == 6);  // the stem, stages 1..4, the logits
+  CHECK(std::string(mobileone_last_error_message()) == "the report has 6 rows, the buffer holds 0");
+  std::vector<mobileone_verify_stage> rows(count);
+  REQUIRE_MESSAGE(mobileone_context_verify(context.get(), rows.data(), rows.size(), &count, &passed) == MOBILEONE_OK,
+                  mobileone_last_error_message());
+  CHECK(passed == 1);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    CAPTURE(i);
+    CHECK(rows[i].stage == int32_t(i));
+    CHECK(rows[i].passed == 1);
+    CHECK(rows[i].tolerance == float(verification_tolerance(Precision::fp32)));
+    CHECK(rows[i].relative_error < 1e-5f);
+  }
+  // It ran in memory of its own: the context still has no results.
+  const float* logits = nullptr;
+  int32_t logit_count = 0;
+  CHECK(mobileone_context_logits(context.get(), &logits, &logit_count) == MOBILEONE_ERROR_NO_RESULTS);
+
+  // An int8 model in int8 (its golden data holds the int8 arithmetic's outputs too).
+  const auto int8_blob = with_golden(tiny_int8_blob(), 24, 20);
+  const ModelHandle int8_model = load_tiny_model(int8_blob);
+  const ContextHandle int8_context = make_context(int8_model.get());
+  REQUIRE(mobileone_context_precision(int8_context.get()) == MOBILEONE_PRECISION_INT8);
+  REQUIRE(mobileone_context_verify(int8_context.get(), rows.data(), rows.size(), &count, &passed) == MOBILEONE_OK);
+  CHECK(passed == 1);
+  CHECK(rows[0].tolerance == float(verification_tolerance(Precision::int8)));
+
+  const ModelHandle old = load_tiny_model();
+  const ContextHandle old_context = make_context(old.get());
+  CHECK(mobileone_context_verify(old_context.get(), rows.data(), rows.size(), &count, &passed) == MOBILEONE_ERROR_UNSUPPORTED);
+  CHECK(std::string(mobileone_last_error_message()) ==
+        "model 'tiny' has no golden data (format version 1): verification is unavailable; convert it again with "
+        "weights/convert.py");
+  CHECK(mobileone_context_verify(nullptr, rows.data(), rows.size(), &count, &passed) == MOBILEONE_ERROR_INVALID_ARGUMENT);
+  CHECK(mobileone_context_verify(context.get(), rows.data(), rows.size(), nullptr, &passed) == MOBILEONE_ERROR_INVALID_ARGUMENT);
+  CHECK(mobileone_context_verify(context.get(), rows.data(), rows.size(), &count, nullptr) == MOBILEONE_ERROR_INVALID_ARGUMENT);
+}
+
 TEST_CASE("a context keeps its model alive after the model handle is destroyed") {
   ModelHandle model = load_tiny_model();
   const ContextHandle context = make_context(model.get());
@@ -631,7 +881,7 @@ TEST_CASE("contexts on one model in several threads give identical results, and 
   const mobileone_image* images[] = {&rgba.image, &nv21.image};
   std::vector<float> expected[2];
   {
-    const ContextHandle context = make_context(model.get(), {1, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO});
+    const ContextHandle context = make_context(model.get(), {1, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO, MOBILEONE_CORES_BIG});
     for (int i = 0; i < 2; ++i) expected[i] = run_and_get_logits(context.get(), *images[i]);
   }
   constexpr int kThreads = 4, kRuns = 20;
@@ -641,7 +891,7 @@ TEST_CASE("contexts on one model in several threads give identical results, and 
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       mobileone_context* context = nullptr;
-      const mobileone_context_options options{1, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO};
+      const mobileone_context_options options{1, MOBILEONE_ISA_AUTO, MOBILEONE_PRECISION_AUTO, MOBILEONE_CORES_BIG};
       if (mobileone_context_create(model.get(), &options, &context) != MOBILEONE_OK) {
         failures[t] = kRuns;
         return;

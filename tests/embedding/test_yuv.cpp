@@ -38,6 +38,8 @@ void reference_rgb(const PublishedCoefficients& k, int y, int u, int v, std::uin
   rgb[2] = rounded(luma + k.e * cb);
 }
 
+enum class ChromaOrder { uv, vu };  // NV12, NV21
+
 // A frame whose 2x2 blocks take every chroma pair of a grid and whose rows take every luma value.
 struct Frame {
   std::vector<std::uint8_t> luma, chroma;
@@ -50,24 +52,21 @@ Frame sweep_frame(ChromaOrder order, std::size_t luma_padding = 0, std::size_t c
   samples.push_back(255);
   const int pairs = int(samples.size() * samples.size());
   Frame f;
-  f.view.width = 2 * pairs;
-  f.view.height = 2 * 256;
-  f.view.luma_stride = std::size_t(f.view.width) + luma_padding;
-  f.view.chroma_stride = std::size_t(f.view.width) + chroma_padding;
-  f.view.order = order;
-  f.luma.assign(f.view.luma_stride * std::size_t(f.view.height), 0xEE);
-  f.chroma.assign(f.view.chroma_stride * 256, 0xEE);
+  const int width = 2 * pairs, height = 2 * 256;
+  const std::size_t luma_stride = std::size_t(width) + luma_padding, chroma_stride = std::size_t(width) + chroma_padding;
+  f.luma.assign(luma_stride * std::size_t(height), 0xEE);
+  f.chroma.assign(chroma_stride * 256, 0xEE);
+  f.view = order == ChromaOrder::uv ? nv12(f.luma.data(), luma_stride, f.chroma.data(), chroma_stride, width, height)
+                                    : nv21(f.luma.data(), luma_stride, f.chroma.data(), chroma_stride, width, height);
   for (int y = 0; y < f.view.height; ++y)
     for (int x = 0; x < f.view.width; ++x) f.luma[std::size_t(y) * f.view.luma_stride + std::size_t(x)] = std::uint8_t(y / 2);
   for (int row = 0; row < 256; ++row)
     for (int p = 0; p < pairs; ++p) {
       const int u = samples[std::size_t(p) / samples.size()], v = samples[std::size_t(p) % samples.size()];
-      std::uint8_t* pair = &f.chroma[std::size_t(row) * f.view.chroma_stride + 2 * std::size_t(p)];
+      std::uint8_t* pair = &f.chroma[std::size_t(row) * chroma_stride + 2 * std::size_t(p)];
       pair[order == ChromaOrder::uv ? 0 : 1] = std::uint8_t(u);
       pair[order == ChromaOrder::uv ? 1 : 0] = std::uint8_t(v);
     }
-  f.view.luma = f.luma.data();
-  f.view.chroma = f.chroma.data();
   return f;
 }
 
@@ -90,7 +89,7 @@ TEST_CASE("NV12 and NV21 convert within 1 of the published BT.601 and BT.709 for
       int worst = 0;
       for (int y = 0; y < frame.view.height; ++y)
         for (int x = 0; x < frame.view.width; ++x) {
-          const std::uint8_t* pair = &frame.chroma[std::size_t(y / 2) * frame.view.chroma_stride + std::size_t(x / 2) * 2];
+          const std::uint8_t* pair = &frame.chroma[std::size_t(y / 2) * frame.view.u_stride + std::size_t(x / 2) * 2];
           const int u = pair[order == ChromaOrder::uv ? 0 : 1], v = pair[order == ChromaOrder::uv ? 1 : 0];
           std::uint8_t expected[3];
           reference_rgb(k, y / 2, u, v, expected);
@@ -123,10 +122,7 @@ TEST_CASE("odd frame sizes use ceil(width/2) x ceil(height/2) chroma pairs") {
   // 3x3 frame: chroma is 2 rows of 2 pairs; the last column and row use the last pair.
   const std::uint8_t luma[9] = {10, 20, 30, 40, 50, 60, 70, 80, 90};
   const std::uint8_t chroma[8] = {128, 128, 90, 200, 128, 128, 200, 90};  // NV21: V, U
-  YuvImageView view;
-  view.luma = luma;
-  view.chroma = chroma;
-  view.width = view.height = 3;
+  const YuvImageView view = nv21(luma, 0, chroma, 0, 3, 3);
   const std::vector<std::uint8_t> rgb = convert(view, {0, 0, 3, 3});
   std::uint8_t expected[3];
   reference_rgb(kColorSpaces[0], 90, 90, 200, expected);  // pixel (2, 2): pair (1, 1) = V 200, U 90
@@ -138,11 +134,7 @@ TEST_CASE("odd frame sizes use ceil(width/2) x ceil(height/2) chroma pairs") {
 
 TEST_CASE("regions, strides and planes are refused before any pixel is read") {
   std::vector<std::uint8_t> luma(16 * 8), chroma(16 * 4);
-  YuvImageView view;
-  view.luma = luma.data();
-  view.chroma = chroma.data();
-  view.width = 16;
-  view.height = 8;
+  const YuvImageView view = nv21(luma.data(), 0, chroma.data(), 0, 16, 8);
   std::vector<std::uint8_t> rgb(16 * 8 * 3);
   CHECK_NOTHROW(yuv_to_rgb(view, {0, 0, 16, 8}, rgb.data()));
   CHECK_THROWS_WITH(yuv_to_rgb(view, {0, 0, 17, 8}, rgb.data()), doctest::Contains("does not lie inside the 16x8 image"));
@@ -151,8 +143,8 @@ TEST_CASE("regions, strides and planes are refused before any pixel is read") {
   CHECK_THROWS_WITH(yuv_to_rgb(view, {0, 0, 0, 4}, rgb.data()), doctest::Contains("is empty"));
 
   YuvImageView bad = view;
-  bad.chroma = nullptr;
-  CHECK_THROWS_WITH(validate_yuv_image(bad), doctest::Contains("no chroma plane"));
+  bad.u = nullptr;
+  CHECK_THROWS_WITH(validate_yuv_image(bad), doctest::Contains("no chroma plane (U)"));
   bad = view;
   bad.luma = nullptr;
   CHECK_THROWS_WITH(validate_yuv_image(bad), doctest::Contains("no pixel data"));
@@ -160,11 +152,38 @@ TEST_CASE("regions, strides and planes are refused before any pixel is read") {
   bad.luma_stride = 15;
   CHECK_THROWS_WITH(validate_yuv_image(bad), doctest::Contains("shorter than a row"));
   bad = view;
-  bad.chroma_stride = 15;
-  CHECK_THROWS_WITH(validate_yuv_image(bad), doctest::Contains("chroma row stride 15 is shorter than a row of 16 bytes"));
+  bad.u_stride = bad.v_stride = 15;
+  CHECK_THROWS_WITH(validate_yuv_image(bad), doctest::Contains("U plane: chroma row stride 15 is shorter than a row of 16 bytes"));
+  bad = view;
+  bad.chroma_pixel_stride = 0;
+  CHECK_THROWS_WITH(validate_yuv_image(bad), doctest::Contains("chroma pixel stride 0 is not 1 or 2"));
   bad = view;
   bad.width = 0;
   CHECK_THROWS_WITH(validate_yuv_image(bad), doctest::Contains("out of range"));
+}
+
+TEST_CASE("I420 and YUV_420_888 planes convert exactly as NV12 and NV21 frames of the same samples") {
+  const Frame nv21_frame = sweep_frame(ChromaOrder::vu, 0, 6);
+  const YuvImageView& nv21_view = nv21_frame.view;
+  const int cw = (nv21_view.width + 1) / 2, ch = (nv21_view.height + 1) / 2;
+  std::vector<std::uint8_t> u(std::size_t(cw + 3) * std::size_t(ch)), v(std::size_t(cw + 1) * std::size_t(ch));
+  for (int y = 0; y < ch; ++y)
+    for (int x = 0; x < cw; ++x) {
+      v[std::size_t(y) * std::size_t(cw + 1) + std::size_t(x)] = nv21_view.v[std::size_t(y) * nv21_view.v_stride + 2 * std::size_t(x)];
+      u[std::size_t(y) * std::size_t(cw + 3) + std::size_t(x)] = nv21_view.u[std::size_t(y) * nv21_view.u_stride + 2 * std::size_t(x)];
+    }
+  const YuvImageView planar = i420(nv21_view.luma, 0, u.data(), std::size_t(cw + 3), v.data(), std::size_t(cw + 1),
+                                   nv21_view.width, nv21_view.height);
+  const Region whole{0, 0, nv21_view.width, nv21_view.height}, part{3, 1, 101, 77};
+  CHECK(convert(planar, whole) == convert(nv21_view, whole));
+  CHECK(convert(planar, part) == convert(nv21_view, part));
+  // NV21 read as YUV_420_888 with a pixel stride of 2 (the U view one byte after the V view) is NV21.
+  YuvImageView semi_planar = planar;
+  semi_planar.u = nv21_view.u;
+  semi_planar.v = nv21_view.v;
+  semi_planar.u_stride = semi_planar.v_stride = nv21_view.u_stride;
+  semi_planar.chroma_pixel_stride = 2;
+  CHECK(convert(semi_planar, part) == convert(nv21_view, part));
 }
 
 TEST_CASE("crop views the region in place") {

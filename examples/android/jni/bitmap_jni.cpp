@@ -1,5 +1,5 @@
 // JNI bridge of com.mobileone.Bitmaps (Android only): runs a context on an android.graphics.Bitmap's
-// pixels in place, locked for the duration of the run.
+// pixels in place, locked for the duration of the run, turned upright as asked.
 #include <android/bitmap.h>
 #include <jni.h>
 
@@ -12,7 +12,8 @@ using mobileone::jni::read_region;
 using mobileone::jni::throw_java;
 
 extern "C" JNIEXPORT jint JNICALL Java_com_mobileone_Bitmaps_nativeRun(JNIEnv* env, jclass, jlong context,
-                                                                       jobject bitmap, jintArray region) {
+                                                                       jobject bitmap, jint rotation, jboolean mirror,
+                                                                       jintArray region) {
   AndroidBitmapInfo info{};
   if (bitmap == nullptr || AndroidBitmap_getInfo(env, bitmap, &info) != ANDROID_BITMAP_RESULT_SUCCESS)
     return throw_java(env, "java/lang/IllegalArgumentException", "cannot read the bitmap's description");
@@ -30,6 +31,8 @@ extern "C" JNIEXPORT jint JNICALL Java_com_mobileone_Bitmaps_nativeRun(JNIEnv* e
   image.pixels = static_cast<const uint8_t*>(pixels);
   image.row_stride = info.stride;
   image.pixels_size = size_t(info.stride) * info.height;
+  image.rotation = rotation;
+  image.mirror = mirror ? 1 : 0;
   const mobileone_status status =
       mobileone_context_run(context_of(context), &image, region ? &rect : nullptr);
   AndroidBitmap_unlockPixels(env, bitmap);

@@ -115,9 +115,11 @@ JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeModelStageCount(JNIEnv
 }
 
 JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeContextCreate(JNIEnv* env, jclass, jlong model, jint threads,
-                                                                        jint isa, jint precision, jlongArray handle) {
+                                                                        jint isa, jint precision, jint cores,
+                                                                        jlongArray handle) {
   const mobileone_context_options options{threads, static_cast<mobileone_isa>(isa),
-                                          static_cast<mobileone_precision>(precision)};
+                                          static_cast<mobileone_precision>(precision),
+                                          static_cast<mobileone_core_policy>(cores)};
   mobileone_context* context = nullptr;
   const mobileone_status status = mobileone_context_create(model_of(model), &options, &context);
   return store_handle(env, status, context, handle);
@@ -135,8 +137,8 @@ JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeRun(JNIEnv* env, jclas
                                                               jint width, jint height, jobject pixels,
                                                               jint pixels_offset, jint pixels_length, jint row_stride,
                                                               jobject chroma, jint chroma_offset, jint chroma_length,
-                                                              jint chroma_row_stride, jint color_space,
-                                                              jintArray region) {
+                                                              jint chroma_row_stride, jint color_space, jint rotation,
+                                                              jboolean mirror, jintArray region) {
   if (row_stride < 0 || chroma_row_stride < 0)
     return throw_java(env, "java/lang/IllegalArgumentException", "row strides must not be negative");
   const JavaBytes pixel_bytes(env, pixels, pixels_offset, pixels_length);
@@ -155,20 +157,20 @@ JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeRun(JNIEnv* env, jclas
   image.chroma = chroma_bytes.data();
   image.chroma_row_stride = static_cast<size_t>(chroma_row_stride);
   image.chroma_size = chroma_bytes.size();
+  image.rotation = rotation;
+  image.mirror = mirror ? 1 : 0;
   return run(env, context, image, region);
 }
 
-// Camera2 / CameraX YUV_420_888 frames: with a chroma pixel stride of 2, the U and V planes are views one
-// byte apart into one interleaved plane, whose order (NV12 or NV21) only their addresses tell; each view
-// lacks the other's last byte, so the whole plane is passed on. Planar frames (pixel stride 1) are refused.
+// Camera2 / CameraX YUV_420_888 frames: the three planes as they come (Java passes each buffer sliced at its
+// position), read in place. With a pixel stride of 2 the U and V planes are views into one interleaved plane,
+// each ending at its last sample: the C API reads each through its own view, so either chroma order works.
 JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeRunYuv420888(JNIEnv* env, jclass, jlong context, jint width,
                                                                        jint height, jobject y, jint y_row_stride,
                                                                        jobject u, jobject v, jint chroma_row_stride,
                                                                        jint chroma_pixel_stride, jint color_space,
+                                                                       jint rotation, jboolean mirror,
                                                                        jintArray region) {
-  if (chroma_pixel_stride != 2)
-    return throw_java(env, "java/lang/IllegalArgumentException",
-                      "planar YUV_420_888 (chroma pixel stride 1) is not supported: convert the frame to NV21");
   if (y_row_stride < 0 || chroma_row_stride < 0)
     return throw_java(env, "java/lang/IllegalArgumentException", "row strides must not be negative");
   auto whole = [env](jobject plane) {
@@ -177,24 +179,22 @@ JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeRunYuv420888(JNIEnv* e
   const JavaBytes luma = whole(y), u_plane = whole(u), v_plane = whole(v);
   if (!luma.ok() || !u_plane.ok() || !v_plane.ok()) return 0;
   mobileone_image image{};
-  if (v_plane.data() != nullptr && v_plane.data() + 1 == u_plane.data()) {
-    image.format = MOBILEONE_PIXEL_FORMAT_NV21;
-    image.chroma = v_plane.data();
-    image.chroma_size = u_plane.size() + 1;
-  } else if (u_plane.data() != nullptr && u_plane.data() + 1 == v_plane.data()) {
-    image.format = MOBILEONE_PIXEL_FORMAT_NV12;
-    image.chroma = u_plane.data();
-    image.chroma_size = v_plane.size() + 1;
-  } else {
-    return throw_java(env, "java/lang/IllegalArgumentException", "the U and V planes are not interleaved");
-  }
+  image.format = MOBILEONE_PIXEL_FORMAT_YUV_420_888;
   image.color_space = static_cast<mobileone_yuv_color_space>(color_space);
   image.width = width;
   image.height = height;
   image.pixels = luma.data();
   image.row_stride = static_cast<size_t>(y_row_stride);
   image.pixels_size = luma.size();
+  image.chroma = u_plane.data();
   image.chroma_row_stride = static_cast<size_t>(chroma_row_stride);
+  image.chroma_size = u_plane.size();
+  image.chroma_v = v_plane.data();
+  image.chroma_v_row_stride = static_cast<size_t>(chroma_row_stride);  // Android: the same for U and V
+  image.chroma_v_size = v_plane.size();
+  image.chroma_pixel_stride = chroma_pixel_stride;
+  image.rotation = rotation;
+  image.mirror = mirror ? 1 : 0;
   return run(env, context, image, region);
 }
 
@@ -251,6 +251,29 @@ JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeCopyFeatureMap(JNIEnv*
   if (env->GetArrayLength(data) < floats)
     return throw_java(env, "java/lang/IllegalArgumentException", "the feature map array is too small");
   env->SetFloatArrayRegion(data, 0, static_cast<jsize>(floats), map.data);
+  return status;
+}
+
+// The golden self-check: per stage (and last the logits) its relative error and tolerance; passed[0] is 1
+// when every stage passed. The arrays have mobileone_model_stage_count() + 2 entries.
+JNIEXPORT jint JNICALL Java_com_mobileone_MobileOne_nativeVerify(JNIEnv* env, jclass, jlong context,
+                                                                 jfloatArray errors, jfloatArray tolerances,
+                                                                 jintArray passed) {
+  const jsize room = std::min(env->GetArrayLength(errors), env->GetArrayLength(tolerances));
+  std::vector<mobileone_verify_stage> stages(static_cast<std::size_t>(room));
+  size_t count = 0;
+  int32_t all_passed = 0;
+  const mobileone_status status = mobileone_context_verify(context_of(context), stages.data(), stages.size(), &count, &all_passed);
+  if (status != MOBILEONE_OK) return status;
+  std::vector<jfloat> error(count), tolerance(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    error[i] = stages[i].relative_error;
+    tolerance[i] = stages[i].tolerance;
+  }
+  env->SetFloatArrayRegion(errors, 0, static_cast<jsize>(count), error.data());
+  env->SetFloatArrayRegion(tolerances, 0, static_cast<jsize>(count), tolerance.data());
+  const jint result = all_passed;
+  env->SetIntArrayRegion(passed, 0, 1, &result);
   return status;
 }
 

@@ -1,6 +1,9 @@
 // A small fork-join pool: the calling thread and N-1 workers share the tasks of one parallel_for.
 // Workers spin briefly before sleeping, since a network is ~50 back-to-back parallel layers of tens of
-// microseconds each and a condition-variable wake-up per layer would cost as much as the layer.
+// microseconds each and a condition-variable wake-up per layer would cost as much as the layer. The spin
+// is bounded in time, not in pause instructions (x86's pause alone takes ~10 cycles before Skylake, ~140
+// since): long enough to bridge the gap between two layers, short enough that idle workers sleep between
+// camera frames. Workers run where the pool's ThreadPlacement puts them (cpu_topology.hpp).
 //
 // A parallel_for ends when all of its tasks have finished, not when every worker has checked in: on a
 // busy device a worker the OS has not scheduled yet would otherwise cost the caller a whole time slice
@@ -15,13 +18,17 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
+
+#include "../cpu_topology.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -39,10 +46,14 @@ inline void cpu_relax() {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads) {
+  explicit ThreadPool(int threads, ThreadPlacement placement = {}) : placement_(std::move(placement)) {
     const int workers = std::max(threads, 1) - 1;
     workers_.reserve(std::size_t(workers));
-    for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+    for (int i = 0; i < workers; ++i)
+      workers_.emplace_back([this] {
+        placement_.place_this_thread();  // a refusal leaves the worker where the OS put it
+        worker_loop();
+      });
   }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -57,6 +68,10 @@ class ThreadPool {
   }
 
   int threads() const { return int(workers_.size()) + 1; }
+
+  // Hold for the duration of a run: the calling thread runs a share of every parallel_for, on the
+  // workers' cores too (when its own mask allows them).
+  CallerPlacement place_caller() const { return CallerPlacement(placement_); }
 
   // Runs fn(task) for task in [0, tasks), returning when all are done. Not reentrant: one caller at a time.
   template <class Fn>
@@ -114,9 +129,13 @@ class ThreadPool {
     std::uint32_t seen = 0;
     for (;;) {
       std::uint32_t now = generation_of(claim_.load(std::memory_order_acquire));
-      for (int spin = 0; now == seen && spin < kSpinIterations; ++spin) {
-        cpu_relax();
-        now = generation_of(claim_.load(std::memory_order_acquire));
+      if (now == seen) {
+        const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+        for (unsigned spin = 1; now == seen; ++spin) {
+          cpu_relax();
+          now = generation_of(claim_.load(std::memory_order_acquire));
+          if (spin % kSpinsPerClockRead == 0 && std::chrono::steady_clock::now() >= deadline) break;
+        }
       }
       if (now == seen) {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -129,8 +148,10 @@ class ThreadPool {
     }
   }
 
-  static constexpr int kSpinIterations = 20000;  // ~0.1-0.5 ms of pause instructions
+  static constexpr std::chrono::microseconds kSpinTime{200};
+  static constexpr unsigned kSpinsPerClockRead = 32;
 
+  ThreadPlacement placement_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -4,6 +4,7 @@ import CMobileOne
 import CoreGraphics
 import CoreVideo
 import Foundation
+import ImageIO
 
 /// A failure reported by the engine, with the C API's status and message.
 public struct MobileOneError: Error, CustomStringConvertible {
@@ -28,6 +29,21 @@ public struct Prediction {
     public let classIndex: Int
     public let probability: Float
     public let label: String
+}
+
+/// One row of the golden self-check (`MobileOneClassifier.verify()`).
+public struct StageVerification {
+    public let stage: String         // "stem", "stage1" ... "logits"
+    public let relativeError: Float  // max|ours - golden| / max|golden| over the stage's output
+    public let tolerance: Float      // of the classifier's precision
+    public let passed: Bool
+}
+
+public struct Verification {
+    public let stages: [StageVerification]
+    public var passed: Bool { stages.allSatisfy { $0.passed } }
+    /// The first stage past its tolerance (where the engine goes wrong), nil when every stage passed.
+    public var firstDivergence: StageVerification? { stages.first { !$0.passed } }
 }
 
 /// An immutable model: load it once and share it between threads and classifiers.
@@ -61,12 +77,18 @@ public final class MobileOneClassifier {
     public let model: MobileOneModel
     private let context: OpaquePointer
 
-    /// `threads`: 0 for one per core, at most 4. `precision`: MOBILEONE_PRECISION_AUTO runs an int8 model
-    /// (made by mobileone-quantize) in int8 and any other in fp32; MOBILEONE_PRECISION_INT8 on a float32
-    /// model throws MOBILEONE_ERROR_INVALID_ARGUMENT.
-    public init(model: MobileOneModel, threads: Int = 0, precision: mobileone_precision = MOBILEONE_PRECISION_AUTO) throws {
+    /// `threads`: 0 for one per core of `cores`, at most 4. `precision`: MOBILEONE_PRECISION_AUTO runs an int8
+    /// model (made by mobileone-quantize) in int8 and any other in fp32; MOBILEONE_PRECISION_INT8 on a float32
+    /// model throws MOBILEONE_ERROR_INVALID_ARGUMENT; MOBILEONE_PRECISION_FP16 (A11 and later, FEAT_FP16) and
+    /// MOBILEONE_PRECISION_BF16 (M2/A15 and later, FEAT_BF16) run any model in 16-bit floats and throw
+    /// MOBILEONE_ERROR_UNSUPPORTED where the CPU lacks them. `cores`: MOBILEONE_CORES_BIG counts the performance
+    /// cores (hw.perflevel0), MOBILEONE_CORES_LITTLE the efficiency cores, whose workers run at background
+    /// QoS; iOS and macOS have no thread affinity, so nothing is pinned (other workers take the QoS of the
+    /// thread that creates the classifier).
+    public init(model: MobileOneModel, threads: Int = 0, precision: mobileone_precision = MOBILEONE_PRECISION_AUTO,
+                cores: mobileone_core_policy = MOBILEONE_CORES_BIG) throws {
         var options = mobileone_context_options(threads: Int32(clamping: threads), isa: MOBILEONE_ISA_AUTO,
-                                                precision: precision)
+                                                precision: precision, cores: cores)
         var created: OpaquePointer?
         try check(mobileone_context_create(model.handle, &options, &created))
         self.model = model
@@ -78,9 +100,11 @@ public final class MobileOneClassifier {
     /// The precision this classifier runs in: the requested one with AUTO resolved for the model.
     public var precision: mobileone_precision { mobileone_context_precision(context) }
 
-    /// Classifies a CGImage (for a UIImage, its `cgImage` once drawn upright), rendered into RGBA first.
-    /// `regionOfInterest` is in pixels of the image, origin at the top left.
-    public func classify(_ image: CGImage, regionOfInterest: CGRect? = nil, topK: Int = 5) throws -> [Prediction] {
+    /// Classifies a CGImage, rendered into RGBA first, turned upright as `orientation` (its EXIF orientation;
+    /// for a UIImage, the one matching `imageOrientation`) says, in the engine's resize pass.
+    /// `regionOfInterest` is in pixels of the upright image, origin at the top left.
+    public func classify(_ image: CGImage, orientation: CGImagePropertyOrientation = .up, regionOfInterest: CGRect? = nil,
+                         topK: Int = 5) throws -> [Prediction] {
         let width = image.width, height = image.height, rowBytes = image.width * 4
         var pixels = [UInt8](repeating: 0, count: rowBytes * height)
         try pixels.withUnsafeMutableBytes { buffer in
@@ -99,13 +123,18 @@ public final class MobileOneClassifier {
             frame.pixels = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
             frame.row_stride = rowBytes
             frame.pixels_size = buffer.count
+            (frame.rotation, frame.mirror) = try rotationAndMirror(orientation)
             return try classify(&frame, regionOfInterest, topK)
         }
     }
 
     /// Classifies a camera frame in place: kCVPixelFormatType_32BGRA, or 420f / 420v (NV12 in full or video
-    /// range, BT.601 or BT.709 as the buffer's attachment says). `regionOfInterest` is in pixels.
-    public func classify(_ pixelBuffer: CVPixelBuffer, regionOfInterest: CGRect? = nil, topK: Int = 5) throws -> [Prediction] {
+    /// range, BT.601 or BT.709 as the buffer's attachment says). `orientation` is the frame's, as Vision takes
+    /// it (e.g. `.right` for the back camera of a phone held upright, `.leftMirrored` for the front camera):
+    /// the engine turns the frame upright in the same pass as the resize, without a copy.
+    /// `regionOfInterest` is in pixels of the upright image, origin at the top left.
+    public func classify(_ pixelBuffer: CVPixelBuffer, orientation: CGImagePropertyOrientation = .up,
+                         regionOfInterest: CGRect? = nil, topK: Int = 5) throws -> [Prediction] {
         CVPixelBufferLockBaseAddress(pixelBuffer, .readOnly)
         defer { CVPixelBufferUnlockBaseAddress(pixelBuffer, .readOnly) }
         var frame = mobileone_image()
@@ -130,6 +159,7 @@ public final class MobileOneClassifier {
         default:
             throw invalidArgument("pixel format \(format) is not 32BGRA, 420f or 420v")
         }
+        (frame.rotation, frame.mirror) = try rotationAndMirror(orientation)
         return try classify(&frame, regionOfInterest, topK)
     }
 
@@ -149,6 +179,24 @@ public final class MobileOneClassifier {
         return (Int(map.height), Int(map.width), Int(map.channels), Array(UnsafeBufferPointer(start: map.data, count: count)))
     }
 
+    /// The golden self-check: runs the model's built-in input (format version 3) on this classifier's
+    /// kernels, in memory of its own (the last results stay), against the converter's float64 outputs. Run
+    /// it once per device model or at first launch; a model without golden data throws
+    /// MOBILEONE_ERROR_UNSUPPORTED.
+    public func verify() throws -> Verification {
+        let rows = Int(mobileone_model_stage_count(model.handle)) + 2
+        var table = [mobileone_verify_stage](repeating: mobileone_verify_stage(), count: rows)
+        var count = 0
+        var passed: Int32 = 0
+        try check(mobileone_context_verify(context, &table, rows, &count, &passed))
+        return Verification(stages: table.prefix(count).map { row in
+            let index = Int(row.stage)
+            let name = index == 0 ? "stem" : index == rows - 1 ? "logits" : "stage\(index)"
+            return StageVerification(stage: name, relativeError: row.relative_error, tolerance: row.tolerance,
+                                     passed: row.passed != 0)
+        })
+    }
+
     private func classify(_ frame: inout mobileone_image, _ region: CGRect?, _ k: Int) throws -> [Prediction] {
         if let region = region {
             var rect = try pixelRect(region)
@@ -162,6 +210,22 @@ public final class MobileOneClassifier {
         return top.prefix(Int(count)).map {
             Prediction(classIndex: Int($0.class_index), probability: $0.probability, label: String(cString: $0.label))
         }
+    }
+}
+
+/// An EXIF orientation as the C API's rotation (degrees clockwise that make the stored image upright) and
+/// mirror (then flip it left to right): transpose (5) is 90 then a flip, transverse (7) 270 then a flip.
+private func rotationAndMirror(_ orientation: CGImagePropertyOrientation) throws -> (Int32, Int32) {
+    switch orientation {
+    case .up: return (0, 0)
+    case .upMirrored: return (0, 1)
+    case .down: return (180, 0)
+    case .downMirrored: return (180, 1)
+    case .right: return (90, 0)
+    case .leftMirrored: return (90, 1)
+    case .left: return (270, 0)
+    case .rightMirrored: return (270, 1)
+    @unknown default: throw invalidArgument("image orientation \(orientation.rawValue) is not an EXIF orientation")
     }
 }
 

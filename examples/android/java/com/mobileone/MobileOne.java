@@ -76,10 +76,22 @@ public final class MobileOne {
 
   /**
    * mobileone_precision. AUTO runs an int8 model (one made by mobileone-quantize) in INT8 and any other in
-   * FP32; INT8 on a float32 model fails with {@link Status#INVALID_ARGUMENT}.
+   * FP32; INT8 on a float32 model fails with {@link Status#INVALID_ARGUMENT}. FP16 (phones with FEAT_FP16:
+   * ARMv8.2-A and later) and BF16 (FEAT_BF16; x86 with AVX512-BF16) run any model in 16-bit floats and fail
+   * with {@link Status#UNSUPPORTED} where the CPU lacks them.
    */
   public enum Precision {
-    AUTO, FP32, INT8
+    AUTO, FP32, INT8, BF16, FP16
+  }
+
+  /**
+   * mobileone_core_policy: which cores a context's threads run on (threads 0: one per such core, at most 4).
+   * BIG: the cores faster than the slowest cluster (a 1+3+4 phone's prime and performance cores), the
+   * default; ALL: every core, placed by the OS; LITTLE: the slowest cluster, for background work. Threads
+   * are pinned with sched_setaffinity where the OS allows it; where it does not, they run unpinned.
+   */
+  public enum Cores {
+    BIG, ALL, LITTLE
   }
 
   /** A failure reported by the engine. */
@@ -125,7 +137,48 @@ public final class MobileOne {
     }
   }
 
-  /** A region of interest in pixels of the whole image; it must lie inside the image. */
+  /**
+   * The golden self-check of {@link Context#verify}: per stage ({@code stages[i]}: "stem", "stage1" ..,
+   * last "logits") the worst relative error against the converter's float64 outputs and the tolerance of
+   * the context's precision.
+   */
+  public static final class Verification {
+    public final boolean passed;
+    public final String[] stages;
+    public final float[] relativeErrors;
+    public final float[] tolerances;
+
+    Verification(boolean passed, String[] stages, float[] relativeErrors, float[] tolerances) {
+      this.passed = passed;
+      this.stages = stages;
+      this.relativeErrors = relativeErrors;
+      this.tolerances = tolerances;
+    }
+
+    /** The first stage past its tolerance (where the engine goes wrong), or null when all passed. */
+    public String firstDivergingStage() {
+      for (int i = 0; i < stages.length; ++i) {
+        if (!(relativeErrors[i] <= tolerances[i])) {
+          return stages[i];
+        }
+      }
+      return null;
+    }
+
+    @Override
+    public String toString() {
+      final StringBuilder text = new StringBuilder(passed ? "passed" : "diverges at " + firstDivergingStage());
+      for (int i = 0; i < stages.length; ++i) {
+        text.append(String.format(java.util.Locale.ROOT, " %s %.3g/%.3g", stages[i], relativeErrors[i], tolerances[i]));
+      }
+      return text.toString();
+    }
+  }
+
+  /**
+   * A region of interest in pixels of the upright image (the whole image, turned as {@link Image#oriented}
+   * says); it must lie inside it.
+   */
   public static final class Region {
     public final int x;
     public final int y;
@@ -146,7 +199,8 @@ public final class MobileOne {
 
   /**
    * An image in a {@code byte[]} or a direct {@link ByteBuffer} (its bytes from position to limit). Direct
-   * buffers are read in place; a {@code byte[]} may be copied by the VM for the call.
+   * buffers are read in place; a {@code byte[]} may be copied by the VM for the call. A camera frame is
+   * turned upright with {@link #oriented}: regions are then in upright coordinates.
    */
   public static final class Image {
     final PixelFormat format;
@@ -163,17 +217,19 @@ public final class MobileOne {
     final YuvColorSpace colorSpace;
     final ByteBuffer vPlane; // YUV_420_888 frames only: `chroma` is then the U plane
     final int chromaPixelStride;
+    final int rotationDegrees;
+    final boolean mirror;
 
     private Image(PixelFormat format, int width, int height, Object pixels, int pixelsOffset, int pixelsLength,
         int rowStride, Object chroma, int chromaOffset, int chromaLength, int chromaRowStride,
         YuvColorSpace colorSpace) {
       this(format, width, height, pixels, pixelsOffset, pixelsLength, rowStride, chroma, chromaOffset, chromaLength,
-          chromaRowStride, colorSpace, null, 0);
+          chromaRowStride, colorSpace, null, 0, 0, false);
     }
 
     private Image(PixelFormat format, int width, int height, Object pixels, int pixelsOffset, int pixelsLength,
         int rowStride, Object chroma, int chromaOffset, int chromaLength, int chromaRowStride,
-        YuvColorSpace colorSpace, ByteBuffer vPlane, int chromaPixelStride) {
+        YuvColorSpace colorSpace, ByteBuffer vPlane, int chromaPixelStride, int rotationDegrees, boolean mirror) {
       this.format = format;
       this.width = width;
       this.height = height;
@@ -188,6 +244,19 @@ public final class MobileOne {
       this.colorSpace = colorSpace;
       this.vPlane = vPlane;
       this.chromaPixelStride = chromaPixelStride;
+      this.rotationDegrees = rotationDegrees;
+      this.mirror = mirror;
+    }
+
+    /**
+     * The same pixels as a frame to turn upright first: rotated clockwise by {@code rotationDegrees} (0, 90,
+     * 180 or 270; CameraX: {@code imageProxy.getImageInfo().getRotationDegrees()}, the rotation that makes
+     * the frame upright), then, if {@code mirror}, flipped left to right (what a front camera's preview
+     * shows). Read in place, in the same pass as the resize. Other angles fail in {@link Context#run}.
+     */
+    public Image oriented(int rotationDegrees, boolean mirror) {
+      return new Image(format, width, height, pixels, pixelsOffset, pixelsLength, rowStride, chroma, chromaOffset,
+          chromaLength, chromaRowStride, colorSpace, vPlane, chromaPixelStride, rotationDegrees, mirror);
     }
 
     /** A packed image (not NV12/NV21); rowStride 0 means rows are packed. */
@@ -224,15 +293,16 @@ public final class MobileOne {
 
     /**
      * A camera frame of {@code ImageFormat.YUV_420_888} ({@code android.media.Image} or CameraX's
-     * {@code ImageProxy}), from its three planes' buffers, row strides and the chroma pixel stride:
+     * {@code ImageProxy}), from its three planes' buffers (each from position to limit), row strides and
+     * the chroma pixel stride, 1 (planar) or 2 (U and V interleaved, what most cameras deliver):
      * {@code yuv420888(p[0].getBuffer(), p[0].getRowStride(), p[1].getBuffer(), p[2].getBuffer(),
-     * p[1].getRowStride(), p[1].getPixelStride(), width, height, YuvColorSpace.BT601_FULL_RANGE)}. The
-     * planes are read in place. Semi-planar frames (pixel stride 2, what cameras deliver) only.
+     * p[1].getRowStride(), p[1].getPixelStride(), width, height, YuvColorSpace.BT601_FULL_RANGE)
+     * .oriented(imageProxy.getImageInfo().getRotationDegrees(), false)}. The planes are read in place.
      */
     public static Image yuv420888(ByteBuffer y, int yRowStride, ByteBuffer u, ByteBuffer v, int chromaRowStride,
         int chromaPixelStride, int width, int height, YuvColorSpace colorSpace) {
-      return new Image(null, width, height, direct(y), 0, 0, yRowStride, direct(u), 0, 0, chromaRowStride,
-          colorSpace, direct(v), chromaPixelStride);
+      return new Image(null, width, height, direct(y).slice(), 0, 0, yRowStride, direct(u).slice(), 0, 0,
+          chromaRowStride, colorSpace, direct(v).slice(), chromaPixelStride, 0, false);
     }
 
     private static ByteBuffer direct(ByteBuffer buffer) {
@@ -323,14 +393,20 @@ public final class MobileOne {
       this(model, 0, Isa.AUTO);
     }
 
-    /** threads: 0 for the default (one per core, at most 4). */
+    /** threads: 0 for the default (one per big core, at most 4). */
     public Context(Model model, int threads, Isa isa) {
       this(model, threads, isa, Precision.AUTO);
     }
 
     public Context(Model model, int threads, Isa isa, Precision precision) {
+      this(model, threads, isa, precision, Cores.BIG);
+    }
+
+    /** threads: 0 for one per core of {@code cores}, at most 4. */
+    public Context(Model model, int threads, Isa isa, Precision precision, Cores cores) {
       final long[] context = new long[1];
-      check(nativeContextCreate(model.handle(), threads, isa.ordinal(), precision.ordinal(), context));
+      check(nativeContextCreate(model.handle(), threads, isa.ordinal(), precision.ordinal(), cores.ordinal(),
+          context));
       this.handle = context[0];
       this.model = model;
     }
@@ -340,17 +416,21 @@ public final class MobileOne {
       return Precision.values()[nativeContextPrecision(handle())];
     }
 
-    /** Preprocesses the image (or its region; null for all of it) and runs the network. */
+    /**
+     * Preprocesses the image (or its region, in upright coordinates; null for all of it) and runs the
+     * network.
+     */
     public void run(Image image, Region region) {
       final int[] rect = region == null ? null : region.toArray();
       if (image.vPlane != null) {
         check(nativeRunYuv420888(handle(), image.width, image.height, image.pixels, image.rowStride, image.chroma,
-            image.vPlane, image.chromaRowStride, image.chromaPixelStride, image.colorSpace.ordinal(), rect));
+            image.vPlane, image.chromaRowStride, image.chromaPixelStride, image.colorSpace.ordinal(),
+            image.rotationDegrees, image.mirror, rect));
         return;
       }
       check(nativeRun(handle(), image.format.code, image.width, image.height, image.pixels, image.pixelsOffset,
           image.pixelsLength, image.rowStride, image.chroma, image.chromaOffset, image.chromaLength,
-          image.chromaRowStride, image.colorSpace.ordinal(), rect));
+          image.chromaRowStride, image.colorSpace.ordinal(), image.rotationDegrees, image.mirror, rect));
     }
 
     public Prediction[] classify(Image image, Region region, int k) {
@@ -384,6 +464,25 @@ public final class MobileOne {
       final float[] data = new float[Math.multiplyExact(Math.multiplyExact(shape[0], shape[1]), shape[2])];
       check(nativeCopyFeatureMap(handle(), stage, data));
       return new FeatureMap(shape[0], shape[1], shape[2], data);
+    }
+
+    /**
+     * Runs the model's golden input (format version 3) on this context's ISA, precision and threads, in
+     * memory of its own (this context's results stay), and compares every stage with the converter's
+     * outputs: run it once per device model or at first launch. A model without golden data throws
+     * {@link MobileOneException} with {@link Status#UNSUPPORTED}.
+     */
+    public Verification verify() {
+      final int rows = model.stageCount() + 2;
+      final float[] errors = new float[rows];
+      final float[] tolerances = new float[rows];
+      final int[] passed = new int[1];
+      check(nativeVerify(handle(), errors, tolerances, passed));
+      final String[] stages = new String[rows];
+      for (int i = 0; i < rows; ++i) {
+        stages[i] = i == 0 ? "stem" : i == rows - 1 ? "logits" : "stage" + i;
+      }
+      return new Verification(passed[0] == 1, stages, errors, tolerances);
     }
 
     long handle() {
@@ -431,7 +530,8 @@ public final class MobileOne {
 
   private static native int nativeModelStageCount(long model);
 
-  private static native int nativeContextCreate(long model, int threads, int isa, int precision, long[] handle);
+  private static native int nativeContextCreate(long model, int threads, int isa, int precision, int cores,
+      long[] handle);
 
   private static native void nativeContextDestroy(long context);
 
@@ -439,10 +539,11 @@ public final class MobileOne {
 
   private static native int nativeRun(long context, int format, int width, int height, Object pixels,
       int pixelsOffset, int pixelsLength, int rowStride, Object chroma, int chromaOffset, int chromaLength,
-      int chromaRowStride, int colorSpace, int[] region);
+      int chromaRowStride, int colorSpace, int rotationDegrees, boolean mirror, int[] region);
 
   private static native int nativeRunYuv420888(long context, int width, int height, Object y, int yRowStride,
-      Object u, Object v, int chromaRowStride, int chromaPixelStride, int colorSpace, int[] region);
+      Object u, Object v, int chromaRowStride, int chromaPixelStride, int colorSpace, int rotationDegrees,
+      boolean mirror, int[] region);
 
   private static native int nativeTopK(long context, int k, int[] indices, float[] probabilities, int[] count);
 
@@ -451,4 +552,6 @@ public final class MobileOne {
   private static native int nativeFeatureMapShape(long context, int stage, int[] shape);
 
   private static native int nativeCopyFeatureMap(long context, int stage, float[] data);
+
+  private static native int nativeVerify(long context, float[] errors, float[] tolerances, int[] passed);
 }

@@ -21,6 +21,8 @@ import javax.imageio.ImageIO;
  * by Java as PyTorch does, through every entry the app uses, and failures arrive as the right exceptions.
  *
  * <pre>java -Djava.library.path=DIR -cp CLASSES com.mobileone.MobileOneJniTest MODEL.mone SHARED_DIR</pre>
+ *
+ * <p>no_golden.mone (a model without golden self-check data, from the test fixtures) lies beside MODEL.mone.
  */
 public final class MobileOneJniTest {
   private static int checks = 0;
@@ -54,6 +56,14 @@ public final class MobileOneJniTest {
       expectEngineError(() -> new MobileOne.Context(model, 1, MobileOne.Isa.AUTO, MobileOne.Precision.INT8),
           MobileOne.Status.INVALID_ARGUMENT, "has no int8 layers");
 
+      // The golden self-check passes here, in memory of its own: the context still has no results.
+      final MobileOne.Verification verification = context.verify();
+      System.out.println("self-check via JNI: " + verification);
+      check(verification.passed && verification.firstDivergingStage() == null && verification.stages.length == 6
+          && verification.stages[0].equals("stem") && verification.stages[5].equals("logits")
+          && verification.tolerances[5] == 1e-4f && verification.relativeErrors[5] < 1e-5f, "self-check " + verification);
+      expectEngineError(() -> context.topK(1), MobileOne.Status.NO_RESULTS, "no results");
+
       // An Android bitmap's bytes (R,G,B,A), as byte[] and as a direct buffer with padded rows.
       final MobileOne.Prediction[] top = context.classify(
           MobileOne.Image.packed(MobileOne.PixelFormat.RGBA_8888, rgba, width, height, 0), null, 5);
@@ -61,6 +71,12 @@ public final class MobileOneJniTest {
       check(top.length == 5 && top[0].classIndex == expectedIndex && top[0].label.equals(expectedLabel), "top-1 " + top[0]);
       final float[] logits = context.logits();
       check(logits.length == 1000 && argmax(logits) == expectedIndex, "logits argmax");
+      for (MobileOne.Cores cores : MobileOne.Cores.values()) {
+        try (MobileOne.Context placed = new MobileOne.Context(model, 0, MobileOne.Isa.AUTO, MobileOne.Precision.AUTO, cores)) {
+          placed.run(MobileOne.Image.packed(MobileOne.PixelFormat.RGBA_8888, rgba, width, height, 0), null);
+          check(Arrays.equals(placed.logits(), logits), "cores " + cores + " gives the same logits");
+        }
+      }
 
       final int stride = width * 4 + 12;
       final ByteBuffer padded = ByteBuffer.allocateDirect(stride * height);
@@ -86,9 +102,67 @@ public final class MobileOneJniTest {
           2 * ((width + 1) / 2), 2, width, height, MobileOne.YuvColorSpace.BT601_FULL_RANGE);
       context.run(planes, null);
       check(Arrays.equals(context.logits(), nv21Logits), "YUV_420_888 planes give the NV21 frame's logits");
-      expectBindingError(() -> context.run(MobileOne.Image.yuv420888(camera.slice(0, luma), width,
-          camera.slice(luma, 8), camera.slice(luma + 8, 8), width, 1, width, height,
-          MobileOne.YuvColorSpace.BT601_FULL_RANGE), null), IllegalArgumentException.class);
+      // Planar YUV_420_888 (pixel stride 1: three planes, rows padded) gives the same frame's logits too.
+      final int chromaWidth = (width + 1) / 2;
+      final int chromaHeight = (height + 1) / 2;
+      final int planarStride = chromaWidth + 5;
+      final ByteBuffer u = ByteBuffer.allocateDirect(planarStride * (chromaHeight - 1) + chromaWidth);
+      final ByteBuffer v = ByteBuffer.allocateDirect(planarStride * (chromaHeight - 1) + chromaWidth);
+      for (int y = 0; y < chromaHeight; ++y) {
+        for (int x = 0; x < chromaWidth; ++x) {
+          v.put(y * planarStride + x, frame[luma + y * 2 * chromaWidth + 2 * x]);
+          u.put(y * planarStride + x, frame[luma + y * 2 * chromaWidth + 2 * x + 1]);
+        }
+      }
+      context.run(MobileOne.Image.yuv420888(camera.slice(0, luma), width, u, v, planarStride, 1, width, height,
+          MobileOne.YuvColorSpace.BT601_FULL_RANGE), null);
+      check(Arrays.equals(context.logits(), nv21Logits), "planar YUV_420_888 gives the NV21 frame's logits");
+      expectEngineError(() -> context.run(MobileOne.Image.yuv420888(camera.slice(0, luma), width, u, v, planarStride, 3,
+          width, height, MobileOne.YuvColorSpace.BT601_FULL_RANGE), null), MobileOne.Status.INVALID_ARGUMENT,
+          "chroma_pixel_stride 3 is not 1 or 2");
+      expectEngineError(() -> context.run(MobileOne.Image.yuv420888(camera.slice(0, luma), width, u,
+          v.slice(0, v.capacity() - 1), planarStride, 1, width, height, MobileOne.YuvColorSpace.BT601_FULL_RANGE), null),
+          MobileOne.Status.INVALID_ARGUMENT, "V plane (chroma_v_size) is");
+
+      // Frames as a sensor delivers them, with the rotation (and mirror) that turn them upright: the upright
+      // image's logits, bit for bit. Regions are in upright coordinates.
+      final MobileOne.Region part = new MobileOne.Region(101, 37, 213, 171);
+      context.run(MobileOne.Image.packed(MobileOne.PixelFormat.RGBA_8888, rgba, width, height, 0), part);
+      final float[] partLogits = context.logits();
+      for (int[] orientation : new int[][] {{90, 0}, {180, 1}, {270, 0}, {0, 1}}) {
+        final int degrees = orientation[0];
+        final boolean mirror = orientation[1] == 1;
+        final BufferedImage sensor = frameFor(chelsea, degrees, mirror);
+        final MobileOne.Image turned = MobileOne.Image.packed(MobileOne.PixelFormat.RGBA_8888, rgba8888(sensor, 0),
+            sensor.getWidth(), sensor.getHeight(), 0).oriented(degrees, mirror);
+        context.run(turned, null);
+        check(Arrays.equals(context.logits(), logits), "a frame rotated " + degrees + (mirror ? " mirrored" : "") + " turned upright");
+        context.run(turned, part);
+        check(Arrays.equals(context.logits(), partLogits), "its upright region");
+      }
+      final BufferedImage portrait = frameFor(chelsea, 90, false);  // 300x451; upright 451x300
+      expectEngineError(() -> context.run(MobileOne.Image.packed(MobileOne.PixelFormat.RGBA_8888, rgba8888(portrait, 0),
+          height, width, 0).oriented(90, false), new MobileOne.Region(0, 0, 100, 400)), MobileOne.Status.INVALID_ARGUMENT,
+          "does not lie inside the 451x300 upright image");
+      expectEngineError(() -> context.run(MobileOne.Image.packed(MobileOne.PixelFormat.RGBA_8888, rgba, width, height, 0)
+          .oriented(45, false), null), MobileOne.Status.INVALID_ARGUMENT, "rotation 45 is not 0, 90, 180 or 270");
+
+      // A YUV_420_888 camera frame (pixel stride 2, V first) of an even-sized picture, turned 90 degrees by
+      // the sensor: rotationDegrees 90 gives the upright frame's logits. (Even sides: a quarter turn maps each
+      // 2x2 chroma block onto one.)
+      final BufferedImage even = chelsea.getSubimage(0, 0, 450, 300);
+      final byte[] uprightFrame = nv21(even);
+      context.run(MobileOne.Image.nv21(uprightFrame, 450, 300), null);
+      final float[] uprightLogits = context.logits();
+      final byte[] sensorFrame = nv21TurnedCounterclockwise(uprightFrame, 450, 300);  // 300x450
+      final ByteBuffer sensorBuffer = ByteBuffer.allocateDirect(sensorFrame.length);
+      sensorBuffer.put(sensorFrame);
+      final int sensorLuma = 300 * 450;
+      context.run(MobileOne.Image.yuv420888(sensorBuffer.slice(0, sensorLuma), 300,
+          sensorBuffer.slice(sensorLuma + 1, sensorFrame.length - sensorLuma - 1),
+          sensorBuffer.slice(sensorLuma, sensorFrame.length - sensorLuma - 1), 300, 2, 300, 450,
+          MobileOne.YuvColorSpace.BT601_FULL_RANGE).oriented(90, false), null);
+      check(Arrays.equals(context.logits(), uprightLogits), "a YUV_420_888 frame rotated 90 turned upright");
 
       expectEngineError(() -> context.run(MobileOne.Image.packed(MobileOne.PixelFormat.RGBA_8888, rgba, width, height, 0),
           new MobileOne.Region(width - 10, 0, 20, 20)), MobileOne.Status.INVALID_ARGUMENT, "does not lie inside");
@@ -133,6 +207,11 @@ public final class MobileOneJniTest {
         check(top[0].classIndex == expectedIndex, "memory-mapped model top-1 " + top[0]);
       }
     }
+    // A model converted without golden data (format version 1): the self-check is unavailable.
+    try (MobileOne.Model old = MobileOne.Model.fromFile(Paths.get(modelPath).resolveSibling("no_golden.mone").toString());
+         MobileOne.Context oldContext = new MobileOne.Context(old)) {
+      expectEngineError(oldContext::verify, MobileOne.Status.UNSUPPORTED, "has no golden data (format version 1)");
+    }
     expectEngineError(() -> MobileOne.Model.fromFile("/nonexistent/model.mone"), MobileOne.Status.IO,
         "/nonexistent/model.mone: cannot open model file");
     expectEngineError(() -> MobileOne.Model.fromBytes(new byte[200]), MobileOne.Status.INVALID_MODEL, "bad magic");
@@ -157,6 +236,59 @@ public final class MobileOneJniTest {
       }
     }
     return bytes;
+  }
+
+  /** The image turned a quarter clockwise: its left column, read bottom to top, becomes the top row. */
+  private static BufferedImage turnedClockwise(BufferedImage image) {
+    final BufferedImage turned = new BufferedImage(image.getHeight(), image.getWidth(), BufferedImage.TYPE_INT_ARGB);
+    for (int y = 0; y < turned.getHeight(); ++y) {
+      for (int x = 0; x < turned.getWidth(); ++x) {
+        turned.setRGB(x, y, image.getRGB(y, image.getHeight() - 1 - x));
+      }
+    }
+    return turned;
+  }
+
+  /**
+   * The frame whose upright image (turned clockwise by degrees, then mirrored left to right) is `upright`:
+   * the mirror undone first, then the rest of a full turn.
+   */
+  private static BufferedImage frameFor(BufferedImage upright, int degrees, boolean mirror) {
+    BufferedImage frame = new BufferedImage(upright.getWidth(), upright.getHeight(), BufferedImage.TYPE_INT_ARGB);
+    for (int y = 0; y < upright.getHeight(); ++y) {
+      for (int x = 0; x < upright.getWidth(); ++x) {
+        frame.setRGB(x, y, upright.getRGB(mirror ? upright.getWidth() - 1 - x : x, y));
+      }
+    }
+    for (int turns = (4 - degrees / 90) % 4; turns > 0; --turns) {
+      frame = turnedClockwise(frame);
+    }
+    return frame;
+  }
+
+  /**
+   * An NV21 frame of even sides turned a quarter counterclockwise (the sensor's view of an upright frame
+   * that rotationDegrees 90 turns back): the luma plane by samples, the chroma plane by V,U pairs.
+   */
+  private static byte[] nv21TurnedCounterclockwise(byte[] frame, int width, int height) {
+    final byte[] turned = new byte[frame.length];
+    for (int y = 0; y < width; ++y) { // the turned frame is height wide and width tall
+      for (int x = 0; x < height; ++x) {
+        turned[y * height + x] = frame[x * width + (width - 1 - y)];
+      }
+    }
+    final int luma = width * height;
+    final int pairsWide = width / 2;
+    final int pairsTall = height / 2;
+    for (int y = 0; y < pairsWide; ++y) {
+      for (int x = 0; x < pairsTall; ++x) {
+        final int from = luma + 2 * (x * pairsWide + (pairsWide - 1 - y));
+        final int to = luma + 2 * (y * pairsTall + x);
+        turned[to] = frame[from];
+        turned[to + 1] = frame[from + 1];
+      }
+    }
+    return turned;
   }
 
   /** An NV21 frame (BT.601 full range, chroma of each 2x2 block from its top-left pixel). */
