@@ -9,14 +9,16 @@
 // Where the arithmetic is 16-bit and where float32, and why (figures: the real S0, max |logit - fp32 logit|
 // / max |fp32 logit| on the apple / chelsea reference tensors, measured by modelling each choice's
 // roundings in the scalar reference; the kernels' own figures are in the README):
-//   pointwise, fp16   fp16 FMLA within blocks of 32 input channels, each block's sums added to float32 sums
-//                     (pwconv1x1_fp16_neon.hpp): 3.4e-3 / 2.2e-3 against 9.3e-3 / 6.5e-3 for fp16 sums over
-//                     all of K and 1.8e-3 / 1.9e-3 for float32 sums. The FMLAs run at twice the fp32
-//                     multiply-adds per instruction, the widening costs a few per cent.
+//   pointwise, fp16   fp16 FMLA chains within blocks of 32 input channels, the block sums added in fp16, the
+//                     bias in fp16; a square layer's diagonal in float32 (pwconv1x1_fp16_neon.hpp): 2.9e-3 /
+//                     2.2e-3, against 9.3e-3 / 6.5e-3 for one fp16 chain over all of K and 1.8e-3 / 1.9e-3
+//                     for float32 sums. Twice the fp32 multiply-adds per instruction; the blocks cost ~9%.
 //   pointwise, bf16   BFDOT: float32 sums of bf16 products (pwconv1x1_bf16_neon.hpp).
-//   depthwise         float32 FMAs for both: fp16 FMLA .8h sums of the 9 taps and the bias give 5.2e-3 /
-//                     3.7e-3 (with float32 pointwise sums), 2.8x float32's error for a kernel whose time is
-//                     loads and stores, not FMAs, at 16-bit storage.
+//   depthwise         float32 FMAs for both (dwconv3x3_neon.hpp on T): fp16 FMLA .8h sums of the 9 taps and
+//                     the bias give 5.2e-3 / 3.7e-3 even with float32 pointwise sums, 2.8x float32's error.
+//                     The price is the conversions: an FCVTL per loaded vector (half rate, one pipe on
+//                     Neoverse N1/N2) holds the 16-bit interior at a third of the FMA peak in llvm-mca-19
+//                     against fp32's 69% (bench/arm/mca_report.sh), for half the bytes read and written.
 //   stem, SE, pool,   float32 (kernel_args.hpp), the diagonal of square pointwise layers too; activations
 //   classifier        are rounded to the element type once per layer, at the store.
 #pragma once

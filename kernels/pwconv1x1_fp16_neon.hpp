@@ -3,28 +3,34 @@
 // Included by isa_neon_half.hpp inside kernels::neon_fp16 (which holds HalfTuning); functions carry
 // MOBILEONE_TARGET_NEON_FP16 and run only after the HWCAP check (cpu_has_fp16_arithmetic, isa.hpp).
 //
-// Accumulation: fp16 within blocks of kBlock input channels, each block's sums widened into float32 sums that
-// start from the float32 bias; the square layers' diagonal (kernel_args.hpp) is added to those in float32,
-// then ReLU and one rounding to fp16. Why blocks, measured on the real S0 (max |logit - fp32 logit| / max
-// |fp32 logit|, apple / chelsea reference tensors, scalar model of each scheme's roundings):
-//   float32 sums (the scalar reference)            1.8e-3 / 1.9e-3
-//   fp16 sums over all of K (XNNPACK, ncnn)        9.3e-3 / 6.5e-3
-//   fp16 in blocks of 32, widened into float32     3.4e-3 / 2.2e-3
-//   fp16 in blocks of 64                           4.2e-3 / 2.3e-3
-// fp16 over all of K moves a sum's rounding with the size of the running sum (up to 1024 channels: a
-// relative error growing like sqrt(K) 2^-11), which the trained net then amplifies; a block's sum stays
-// small. The price per block is 2 FCVTL + 2 FADD per accumulator (16 of them): 1.9 % of a 32-channel
-// block's FP-pipe time... see HalfGemmTiles below for the figures used.
+// Accumulation, all in fp16 but for square layers' epilogue: FMLA chains within blocks of kBlock = 32 input
+// channels, each block's sums added (FADD .8h) into a second fp16 sum per output, then the bias rounded to
+// fp16 added, ReLU, store. A square layer's diagonal (kernel_args.hpp: the folded identity, ~1) is added in
+// float32 instead: the fp16 sum widened, + float32 bias + diagonal * input, ReLU, one rounding to fp16.
+// Why, measured on the real S0 (max |logit - fp32 logit| / max |fp32 logit|, apple / chelsea reference
+// tensors, a scalar model of each scheme's roundings; the kernels' own figures are in kernels/README.md):
+//   float32 sums (the scalar reference)                         1.8e-3 / 1.9e-3
+//   fp16 sums over all of K (XNNPACK's and ncnn's choice)        9.3e-3 / 6.5e-3
+//   fp16 blocks of 32 widened into float32 sums                  3.4e-3 / 2.2e-3
+//   fp16 blocks of 32 summed in fp16 (this file)                 2.9e-3 / 2.2e-3   (blocks of 64: 4.3e-3)
+//   the same with the diagonal as an fp16 hi + lo pair           5.6e-3 / 2.5e-3
+// An fp16 chain over all of K rounds every step at the size of the running sum (up to 1024 channels), which
+// the trained net amplifies; a block's chain stays short and small, and the block sums are few. Keeping
+// the block sums in fp16 costs 16 FADDs per block (2% of its FMLAs); widening them into float32 would cost
+// 32 FCVTLs, which issue on one pipe at half rate on Neoverse N1/N2 (the Cortex-A76..A78/A710 class).
+// llvm-mca-19, a whole block (4 iterations of the loop below, zeroing, flush) against its FMLA loop alone:
+// 91% on Neoverse N1 and N2, 93% on V1, 79% on Cortex-A55 with fp16 block sums; 76%, 80%, 77%, 70% with the
+// float32 ones (a 64-channel block would give 86-89% widened, 4.2e-3 on apple).
 //
 // Microkernel: 8 pixel rows x one 16-channel panel, in inline assembly (see pwconv1x1_neon.hpp for why
 // assembly). v16-v31 = 16 accumulators of 8 fp16 (row r: v(16+2r) channels 0-7, v(17+2r) channels 8-15),
 // v0-v7 = 8 consecutive input channels of each row, consumed by lane (`fmla vC.8h, vB.8h, vA.h[j]`, whose
 // by-element operand must be one of v0-v15), v8-v11 = the panel row of two input channels (one ldp each),
-// v12-v15 the block flush's temporaries. Why 8 rows: 16 independent FMA chains cover a 4-cycle FMLA
+// v12-v13 the block flush's temporaries. Why 8 rows: 16 independent FMA chains cover a 4-cycle FMLA
 // latency at 4 per cycle (Neoverse V1 and later), 8 more than the 2-per-cycle cores need; 8 FMLAs per
 // loaded vector. Per 8 input channels: 128 FMLAs (1024 multiply-adds, twice the fp32 tile's per
-// instruction) against 8 A and 8 ldp B loads. The float32 block sums live in a 512-byte stack tile; the
-// epilogue (diagonal, ReLU, FCVTN, store) is intrinsics, shared with the 1..7-row tiles, which compute every
+// instruction) against 8 A and 8 ldp B loads. The fp16 block sums live in a 256-byte stack tile (L1); the
+// epilogue (bias, diagonal, ReLU, store) is intrinsics, shared with the 1..7-row tiles, which compute every
 // output with the same instructions in the same order (so row tiling and thread splits never change a bit).
 #pragma once
 
@@ -54,18 +60,32 @@ MOBILEONE_TARGET_NEON_FP16 MOBILEONE_SIMD_INLINE float16x8_t load8(const fp16* p
   return vreinterpretq_f16_u16(vld1q_u16(neon::half_bits(p)));
 }
 
-// Rows [0, rows) of the float32 sums `sums` [rows][16] (bias + block sums): + diagonal, ReLU, to fp16.
-MOBILEONE_TARGET_NEON_FP16 inline void finish(const HalfGemmTileArgs<fp16>& t, const float* sums, int rows) {
-  const float32x4_t zero = vdupq_n_f32(0.f);
-  for (int r = 0; r < rows; ++r) {
-    const float* s = sums + r * kPanelWidth;
-    float32x4_t v[4] = {vld1q_f32(s), vld1q_f32(s + 4), vld1q_f32(s + 8), vld1q_f32(s + 12)};
-    if (t.diagonal) {  // float32; only the input columns [0, n_valid) exist
-      const fp16* x = t.a_diagonal + std::size_t(r) * t.a_row_stride;
-      fp16 lanes[kPanelWidth] = {};
-      if (t.n_valid < kPanelWidth) x = static_cast<const fp16*>(std::memcpy(lanes, x, std::size_t(t.n_valid) * sizeof(fp16)));
-      for (int q = 0; q < 4; ++q) v[q] = vfmaq_f32(v[q], vld1q_f32(t.diagonal + 4 * q), neon::load4(x + 4 * q));
+// Rows [0, rows) of the fp16 sums `sums` [rows][16] (the blocks' sums): + bias, + diagonal, ReLU, store.
+MOBILEONE_TARGET_NEON_FP16 inline void finish(const HalfGemmTileArgs<fp16>& t, const float16_t* sums, int rows) {
+  if (!t.diagonal) {  // fp16: the bias rounded once, one FADD
+    const float16x8_t b0 = vcvt_high_f16_f32(vcvt_f16_f32(vld1q_f32(t.bias)), vld1q_f32(t.bias + 4));
+    const float16x8_t b1 = vcvt_high_f16_f32(vcvt_f16_f32(vld1q_f32(t.bias + 8)), vld1q_f32(t.bias + 12));
+    const float16x8_t zero = vdupq_n_f16(0);
+    for (int r = 0; r < rows; ++r) {
+      float16x8_t v0 = vaddq_f16(vld1q_f16(sums + r * kPanelWidth), b0);
+      float16x8_t v1 = vaddq_f16(vld1q_f16(sums + r * kPanelWidth + 8), b1);
+      if (t.relu) v0 = vmaxq_f16(v0, zero), v1 = vmaxq_f16(v1, zero);
+      fp16* o = t.c + std::size_t(r) * t.c_row_stride;
+      vst1q_u16(neon::half_bits(o), vreinterpretq_u16_f16(v0));
+      vst1q_u16(neon::half_bits(o + 8), vreinterpretq_u16_f16(v1));
     }
+    return;
+  }
+  const float32x4_t zero = vdupq_n_f32(0.f);
+  for (int r = 0; r < rows; ++r) {  // float32: sum + bias + diagonal * input; only columns [0, n_valid) exist
+    const float16x8_t s0 = vld1q_f16(sums + r * kPanelWidth), s1 = vld1q_f16(sums + r * kPanelWidth + 8);
+    float32x4_t v[4] = {vcvt_f32_f16(vget_low_f16(s0)), vcvt_high_f32_f16(s0), vcvt_f32_f16(vget_low_f16(s1)),
+                        vcvt_high_f32_f16(s1)};
+    const fp16* x = t.a_diagonal + std::size_t(r) * t.a_row_stride;
+    fp16 lanes[kPanelWidth] = {};
+    if (t.n_valid < kPanelWidth) x = static_cast<const fp16*>(std::memcpy(lanes, x, std::size_t(t.n_valid) * sizeof(fp16)));
+    for (int q = 0; q < 4; ++q)
+      v[q] = vfmaq_f32(vaddq_f32(v[q], vld1q_f32(t.bias + 4 * q)), vld1q_f32(t.diagonal + 4 * q), neon::load4(x + 4 * q));
     if (t.relu)
       for (int q = 0; q < 4; ++q) v[q] = vmaxq_f32(v[q], zero);
     fp16* o = t.c + std::size_t(r) * t.c_row_stride;
@@ -74,18 +94,12 @@ MOBILEONE_TARGET_NEON_FP16 inline void finish(const HalfGemmTileArgs<fp16>& t, c
   }
 }
 
-// sums[r][0..16) = bias, the start of every row's float32 sums.
-MOBILEONE_TARGET_NEON_FP16 MOBILEONE_SIMD_INLINE void start_sums(const HalfGemmTileArgs<fp16>& t, float* sums, int rows) {
-  for (int r = 0; r < rows; ++r) std::memcpy(sums + r * kPanelWidth, t.bias, kPanelWidth * sizeof(float));
-}
-
 // Rows 1..7: intrinsics, the same FMLAs and flushes as the 8-row tile, one named accumulator per vector
 // (rows past MR read row 0 and compute nothing).
 template <int MR>
 MOBILEONE_TARGET_NEON_FP16 void tile_small(const HalfGemmTileArgs<fp16>& t) {
   static_assert(MR >= 1 && MR < kMR);
-  alignas(64) float sums[MR * kPanelWidth];
-  start_sums(t, sums, MR);
+  alignas(64) float16_t sums[MR * kPanelWidth] = {};
   const std::size_t rs = t.a_row_stride;
 #define MOBILEONE_PW16_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6)
 #define MOBILEONE_PW16_ROW(r) \
@@ -112,13 +126,11 @@ MOBILEONE_TARGET_NEON_FP16 void tile_small(const HalfGemmTileArgs<fp16>& t) {
     MOBILEONE_PW16_FMA(0, j) MOBILEONE_PW16_FMA(1, j) MOBILEONE_PW16_FMA(2, j) MOBILEONE_PW16_FMA(3, j) \
     MOBILEONE_PW16_FMA(4, j) MOBILEONE_PW16_FMA(5, j) MOBILEONE_PW16_FMA(6, j)                \
   }
-#define MOBILEONE_PW16_FLUSH(r)                                                                 \
-  if constexpr (MR > r) {                                                                       \
-    float* s = sums + r * kPanelWidth;                                                          \
-    vst1q_f32(s, vaddq_f32(vld1q_f32(s), vcvt_f32_f16(vget_low_f16(c##r##0))));                 \
-    vst1q_f32(s + 4, vaddq_f32(vld1q_f32(s + 4), vcvt_high_f32_f16(c##r##0)));                  \
-    vst1q_f32(s + 8, vaddq_f32(vld1q_f32(s + 8), vcvt_f32_f16(vget_low_f16(c##r##1))));         \
-    vst1q_f32(s + 12, vaddq_f32(vld1q_f32(s + 12), vcvt_high_f32_f16(c##r##1)));                \
+#define MOBILEONE_PW16_FLUSH(r)                                          \
+  if constexpr (MR > r) {                                                \
+    float16_t* s = sums + r * kPanelWidth;                               \
+    vst1q_f16(s, vaddq_f16(vld1q_f16(s), c##r##0));                      \
+    vst1q_f16(s + 8, vaddq_f16(vld1q_f16(s + 8), c##r##1));              \
   }
   for (int block = 0;; block += kBlock) {
     // Channels [block, end): whole groups of 8, and in the last block the K tail (as the 8-row tile).
@@ -163,20 +175,16 @@ MOBILEONE_TARGET_NEON_FP16 void tile_small(const HalfGemmTileArgs<fp16>& t) {
   "fmla v21.8h, v" b1 ".8h, v2.h[" lane "]\n" "fmla v23.8h, v" b1 ".8h, v3.h[" lane "]\n"                          \
   "fmla v25.8h, v" b1 ".8h, v4.h[" lane "]\n" "fmla v27.8h, v" b1 ".8h, v5.h[" lane "]\n"                          \
   "fmla v29.8h, v" b1 ".8h, v6.h[" lane "]\n" "fmla v31.8h, v" b1 ".8h, v7.h[" lane "]\n"
-// Adds row r's accumulators v<c0>, v<c1> (widened) to its float32 sums at [%[sums], #off] (off = 64 r).
-#define MOBILEONE_PW16_ASM_FLUSH(c0, c1, off)                                                  \
-  "ldp q12, q13, [%[sums], #" off "]\n" "ldp q14, q15, [%[sums], #" off " + 32]\n"            \
-  "fcvtl v0.4s, v" c0 ".4h\n" "fcvtl2 v1.4s, v" c0 ".8h\n"                                     \
-  "fcvtl v2.4s, v" c1 ".4h\n" "fcvtl2 v3.4s, v" c1 ".8h\n"                                     \
-  "fadd v12.4s, v12.4s, v0.4s\n" "fadd v13.4s, v13.4s, v1.4s\n"                                \
-  "fadd v14.4s, v14.4s, v2.4s\n" "fadd v15.4s, v15.4s, v3.4s\n"                                \
-  "stp q12, q13, [%[sums], #" off "]\n" "stp q14, q15, [%[sums], #" off " + 32]\n"
+// Adds row r's accumulators v<c0>, v<c1> to its fp16 block sums at [%[sums], #off] (off = 32 r).
+#define MOBILEONE_PW16_ASM_FLUSH(c0, c1, off)                                          \
+  "ldp q12, q13, [%[sums], #" off "]\n"                                                \
+  "fadd v12.8h, v12.8h, v" c0 ".8h\n" "fadd v13.8h, v13.8h, v" c1 ".8h\n"              \
+  "stp q12, q13, [%[sums], #" off "]\n"
 
 // Eight rows: the main microkernel (register map at the top of the file).
 MOBILEONE_TARGET_NEON_FP16 inline void tile8(const HalfGemmTileArgs<fp16>& t) {
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__AARCH64EB__)  // ldr q / ld1 lane order: little-endian
-  alignas(64) float sums[kMR * kPanelWidth];
-  start_sums(t, sums, kMR);
+  alignas(64) float16_t sums[kMR * kPanelWidth] = {};
   const std::size_t rs = t.a_row_stride;
   const fp16* a0 = t.a;
   const fp16* a1 = t.a + rs;
@@ -189,7 +197,7 @@ MOBILEONE_TARGET_NEON_FP16 inline void tile8(const HalfGemmTileArgs<fp16>& t) {
   const fp16* w = t.w;
   std::size_t groups = std::size_t(t.k) / 8, tail = std::size_t(t.k) % 8, count = 0;
   const std::size_t block_groups = kBlock / 8;
-  float* s = sums;
+  float16_t* s = sums;
   __asm__ volatile(
       "1:\n"  // a block: zero the fp16 sums, run min(groups, block_groups) groups of 8 channels
       "movi v16.8h, #0\n" "movi v17.8h, #0\n" "movi v18.8h, #0\n" "movi v19.8h, #0\n"
@@ -228,18 +236,17 @@ MOBILEONE_TARGET_NEON_FP16 inline void tile8(const HalfGemmTileArgs<fp16>& t) {
       "add %[w], %[w], #32\n"
       "subs %[tail], %[tail], #1\n"
       "b.ne 4b\n"
-      "5:\n"  // the block's sums into the float32 sums
-      MOBILEONE_PW16_ASM_FLUSH("16", "17", "0") MOBILEONE_PW16_ASM_FLUSH("18", "19", "64")
-      MOBILEONE_PW16_ASM_FLUSH("20", "21", "128") MOBILEONE_PW16_ASM_FLUSH("22", "23", "192")
-      MOBILEONE_PW16_ASM_FLUSH("24", "25", "256") MOBILEONE_PW16_ASM_FLUSH("26", "27", "320")
-      MOBILEONE_PW16_ASM_FLUSH("28", "29", "384") MOBILEONE_PW16_ASM_FLUSH("30", "31", "448")
+      "5:\n"  // the block's sums into the fp16 block sums
+      MOBILEONE_PW16_ASM_FLUSH("16", "17", "0") MOBILEONE_PW16_ASM_FLUSH("18", "19", "32")
+      MOBILEONE_PW16_ASM_FLUSH("20", "21", "64") MOBILEONE_PW16_ASM_FLUSH("22", "23", "96")
+      MOBILEONE_PW16_ASM_FLUSH("24", "25", "128") MOBILEONE_PW16_ASM_FLUSH("26", "27", "160")
+      MOBILEONE_PW16_ASM_FLUSH("28", "29", "192") MOBILEONE_PW16_ASM_FLUSH("30", "31", "224")
       "cbnz %[groups], 1b\n"
       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4), [a5] "+r"(a5), [a6] "+r"(a6),
         [a7] "+r"(a7), [w] "+r"(w), [groups] "+r"(groups), [tail] "+r"(tail), [count] "+r"(count)
       : [block_groups] "r"(block_groups), [sums] "r"(s)
-      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14",
-        "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30",
-        "v31");
+      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v16",
+        "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
   finish(t, sums, kMR);
 #else
   // Other compilers (and big-endian AArch64): seven rows, then one (identical results).
