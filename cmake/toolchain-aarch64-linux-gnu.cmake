@@ -24,8 +24,15 @@ endif()
 
 find_program(MOBILEONE_QEMU_AARCH64 NAMES qemu-aarch64 qemu-aarch64-static)
 if(MOBILEONE_QEMU_AARCH64)
-  # ctest runs every add_test(COMMAND <target>) through this; -L finds the dynamic loader and libraries.
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${MOBILEONE_QEMU_AARCH64} -L ${MOBILEONE_AARCH64_SYSROOT})
+  # How a target executable runs: -L takes the dynamic loader from the cross toolchain's sysroot, and
+  # LD_LIBRARY_PATH makes that loader take libc from the same sysroot. Without it, once Debian's own arm64
+  # libc is installed through multiarch (the arm64 JDK pulls it in), the loader searches
+  # /usr/lib/aarch64-linux-gnu first and pairs the sysroot's ld.so with a libc of another build: creating
+  # a thread then spins forever (seen with libc6-arm64-cross 2.36-8cross1 beside libc6:arm64 2.36-9+deb12u14).
+  # Libraries only multiarch has (libjpeg for the tools) are still found there, after the sysroot.
+  set(MOBILEONE_QEMU_RUNTIME_ARGS -L ${MOBILEONE_AARCH64_SYSROOT} -E LD_LIBRARY_PATH=${MOBILEONE_AARCH64_SYSROOT}/lib)
+  # ctest runs every add_test(COMMAND <target>) through this.
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${MOBILEONE_QEMU_AARCH64} ${MOBILEONE_QEMU_RUNTIME_ARGS})
 else()
   message(WARNING "qemu-aarch64 not found: the AArch64 build works, its tests cannot run (Debian: apt-get install qemu-user)")
 endif()
