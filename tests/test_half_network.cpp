@@ -79,7 +79,8 @@ TEST_CASE("the real S0 in bf16 and fp16 stays within the bound of float32 on the
   for (const char* image : {"apple", "chelsea"}) {
     inputs.push_back(testing::read_floats(reference + image + "_input_nchw.f32"));
     REQUIRE(inputs.back().size() == std::size_t(3 * 224 * 224));
-    fp32.push_back(Context(model, Options{1, Isa::scalar}).run(inputs.back().data(), 3, 224, 224));
+    // The float32 reference on the best ISA here (within ~1e-6 of the scalar one; scalar is slow under qemu).
+    fp32.push_back(Context(model, Options{1}).run(inputs.back().data(), 3, 224, 224));
   }
   for_each_half_set([&](Isa isa, Precision precision, const std::string& name) {
     CAPTURE(name);
@@ -111,7 +112,7 @@ TEST_CASE("16-bit networks with squeeze-excite stay close to float32 and are bit
     for_each_half_set([&](Isa isa, Precision precision, const std::string& name) {
       CAPTURE(name);
       const std::string precision_text = precision_name(precision);
-    CAPTURE(precision_text);
+      CAPTURE(precision_text);
       Context one(model, Options{1, isa, precision});
       const std::vector<float> logits = one.run(input.data(), 3, kSide, kSide);
       // Random weights have no trained structure that keeps errors small: a looser bound than the real

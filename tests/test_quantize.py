@@ -3,12 +3,10 @@ loads, runs in int8 and classifies the shared reference images as float32 does, 
 self-check in int8 and fp32 on every ISA; the report describes every layer; bad inputs (a source that fails
 its own self-check among them) get one clear line and leave no file behind.
 
-Usage: test_quantize.py QUANTIZE_BINARY CLASSIFY_BINARY FIXTURE_DIR SHARED_DIR (run by ctest; binaries may
-be prefixed by an emulator through MOBILEONE_EMULATOR when cross-compiling).
+Usage: test_quantize.py QUANTIZE_BINARY CLASSIFY_BINARY FIXTURE_DIR SHARED_DIR (run by ctest, in host builds).
 """
 import json
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -18,18 +16,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "sup
 from mone_edit import with_altered_weight  # noqa: E402
 
 QUANTIZE, CLASSIFY, FIXTURES, SHARED = sys.argv[1:5]
-EMULATOR = shlex.split(os.environ.get("MOBILEONE_EMULATOR", ""))
 MODEL = os.path.join(FIXTURES, "s0_real.mone")
 CALIBRATION = os.path.join(SHARED, "photos", "calibration")
 IMAGES = sorted(os.path.join(SHARED, "images", n) for n in os.listdir(os.path.join(SHARED, "images"))
                 if n.endswith(".png"))
 # Calibration photos used here and photos for the per-layer sensitivity: enough for sane ranges, fast under
-# the sanitizers; fewer under qemu, where one S0 inference takes about a second.
-PHOTOS, SENSITIVITY_PHOTOS = (4, 1) if EMULATOR else (12, 6)
+# the sanitizers.
+PHOTOS, SENSITIVITY_PHOTOS = 12, 6
 
 
 def run(binary, *args):
-    return subprocess.run(EMULATOR + [binary, *args], capture_output=True, text=True, timeout=1800)
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=1800)
 
 
 def top1(model, precision):

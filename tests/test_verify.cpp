@@ -1,5 +1,5 @@
 // The golden self-check (mobileone/verify.hpp): the real S0 as weights/convert.py writes it passes on every
-// ISA; int8 models pass in int8 and fp32 on every int8 kernel set; one altered weight (checksum recomputed)
+// ISA and in bf16 / fp16 on every 16-bit kernel set; int8 models pass in int8 and fp32 on every int8 kernel set; one altered weight (checksum recomputed)
 // fails, at the stage it is in; a blob without golden data says verification is unavailable; verify()
 // leaves the context's results alone.
 #include <doctest/doctest.h>
@@ -98,12 +98,37 @@ TEST_CASE("int8 models pass in int8 and in fp32 on every int8 kernel set") {
     for (Isa isa : runnable_isas())
       for (Precision precision : {Precision::int8, Precision::fp32}) {
         const std::string isa_text = isa_name(isa);
-    CAPTURE(isa_text);
+        CAPTURE(isa_text);
         const Verification v = verify(model, Options{1, isa, precision});
         CHECK(v.precision == precision);
         check_passes(v, model.num_stages());
       }
   }
+}
+
+TEST_CASE("the real S0 passes in bf16 and fp16 on every 16-bit kernel set, and fp16 finds a stage-4 weight") {
+  const Model model = Model::from_buffer(real_s0().data(), real_s0().size());
+  const auto altered = with_altered_weight(real_s0(), 4);
+  const Model altered_model = Model::from_buffer(altered.data(), altered.size());
+  int sets = 0;
+  for (Isa isa : runnable_isas())
+    for (Precision precision : {Precision::bf16, Precision::fp16}) {
+      if (!detail::kernel_set_runs(isa, precision)) continue;
+      ++sets;
+      const std::string isa_text = isa_name(isa);
+      CAPTURE(isa_text);
+      const Verification v = verify(model, Options{1, isa, precision});
+      CHECK(v.precision == precision);
+      check_passes(v, model.num_stages());
+      for (const StageVerification& s : v.stages)  // measured: 0.033 bf16, 0.0033 fp16 (scalar sets)
+        CHECK(s.relative_error < (precision == Precision::bf16 ? 0.05 : 0.01));
+      if (precision == Precision::fp16) {  // stage 4's altered weight moves it by 0.036 (README)
+        const Verification bad = verify(altered_model, Options{1, isa, precision});
+        REQUIRE(bad.first_divergence() != nullptr);
+        CHECK(bad.first_divergence()->name == "stage4");
+      }
+    }
+  CHECK(sets >= 2);  // at least the scalar bf16 and fp16 sets
 }
 
 TEST_CASE("one altered weight fails the self-check, first at the stage that holds it") {

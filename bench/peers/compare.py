@@ -761,6 +761,8 @@ def measure_all(args, tools, out: Path, logits_dir: Path) -> tuple:
                     rec = measure_ours(args, tools, models / f"{v}.mone", inp, v, t, dump)
                     if rec["type"] == "result":
                         info.setdefault("ours_isa", rec["isa"])
+                elif engine == "ours-bf16":
+                    rec = measure_ours(args, tools, models / f"{v}.mone", inp, v, t, dump, engine)
                 elif engine == "ours-int8":
                     rec = measure_ours(args, tools, Path(args.int8_blobs[v]), inp, v, t, dump, engine)
                     if rec["type"] == "result":
