@@ -4,8 +4,9 @@
 // self-check data (format version 3) on the float and the int8 two-stage model; fuzz_capi's seeds put 32
 // control bytes (see fuzz_capi.cpp) before a blob, one per pixel format.
 //
-//   fuzz_make_blob_seeds fuzz/corpus
+//   fuzz_make_blob_seeds DIR     (DIR/fuzz_blob and DIR/fuzz_capi must exist; ctest runs it into the build tree)
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -32,7 +33,12 @@ int main(int argc, char** argv) {
       {"squeeze_excite.mone", {"squeeze_excite", 16, {1}, {16}, {1}, 2}, 4},
   };
   auto write = [](const std::string& path, const std::vector<unsigned char>& bytes) {
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    std::ofstream file(path, std::ios::binary);
+    file.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    if (!file.flush()) {
+      std::fprintf(stderr, "fuzz_make_blob_seeds: error: cannot write %s\n", path.c_str());
+      std::exit(1);
+    }
     std::printf("%s: %zu bytes\n", path.c_str(), bytes.size());
   };
   const std::string root = argv[1];
