@@ -22,7 +22,8 @@ Steps:
     blob of the same weights: top-1 agreement, top-5 overlap, mean KL(fp32 || int8); plus the graph ONNX
     Runtime really runs for each timed int8 model (its optimized model's ops, a profile's time per op).
  4. Result per engine/variant/threads = median over passes of the per-pass medians.  Prints medians (ms),
-    ratios ours / best fp32 peer, our GMAC/s and % of peak, the int8 table; checks every fp32 engine's
+    ratios ours / best fp32 peer, our GMAC/s and % of peak (per-core peaks of fp32 and bf16 measured by
+    bench_peaks before the engines run, unless given), the int8 and bf16 tables; checks every fp32 engine's
     logits against the torch reference (max|x - ref| / max|ref| <= tolerance); writes
     <out>/results.{md,csv}, ratios.csv, int8_accuracy.{md,csv} and raw.jsonl.
 A peer that cannot run here is shown as n/a with the reason; the run goes on.
@@ -61,6 +62,8 @@ TITLES = {"ours": "ours", "torch-eager": "PyTorch eager", "torch-best": "PyTorch
 SHARED = Path(os.environ.get("MOBILEONE_SHARED", REPO.parent / "shared"))
 REAL_CHECKPOINTS = {"s0": "weights/mobileone_s0.pth.tar"}  # under SHARED; int8 agreement uses real weights
 DEFAULT_PEAK = 58.5  # G multiply-adds/s per core, AMD Zen4 dev VM (see bench/bench_common.hpp)
+# bench_peaks' benchmark names (bench/bench_peaks.cpp) whose best rate is a precision's per-core peak.
+PEAK_BENCHMARKS = {"fp32": "f32_fma__", "bf16": "bf16_dot__"}
 STATISTICS = {"median": "median over {p} pass(es) of the per-pass median ms",
               "best-pass": "fastest of {p} pass(es)' median ms",
               "quietest": "median ms of the pass (of {p}) in which other processes used the least CPU",
@@ -440,8 +443,52 @@ def summarize(args, records: list) -> dict:
     return summary
 
 
-def build_report(args, summary, errors, info, unavailable, config_errors, macs, peak, peak_source, load, started,
+def measured_peaks(build: Path) -> dict:
+    """Per-core multiply-add peaks (G/s) by precision, measured now by bench/bench_peaks (one core,
+    independent chains of the instruction): {} when it is not built or fails."""
+    tool = build / "bench" / "bench_peaks"
+    if not tool.exists():
+        return {}
+    result = subprocess.run([str(tool), "--benchmark_format=json"], capture_output=True, text=True)
+    if result.returncode != 0:
+        log(f"warning: {tool} failed ({result.stderr.strip()[:200]}); peaks from the defaults")
+        return {}
+    peaks = {}
+    for bench in json.loads(result.stdout)["benchmarks"]:
+        for precision, prefix in PEAK_BENCHMARKS.items():
+            if bench["name"].startswith(prefix) and "GMAC" in bench:
+                peaks[precision] = max(peaks.get(precision, 0.0), float(bench["GMAC"]))
+    return peaks
+
+
+def choose_peaks(args, build: Path, recorded: dict) -> dict:
+    """{precision: (G multiply-adds/s per core, where it came from)} for fp32 and bf16: the flag, else the
+    environment variable, else what bench_peaks measures on this machine (in --report-only: what the run
+    recorded), else the defaults (fp32: the Zen4 dev VM's figure, bf16: twice fp32's)."""
+    flags = {"fp32": (args.peak_gmacs, "--peak-gmacs", "MOBILEONE_PEAK_GMACS"),
+             "bf16": (args.peak_bf16_gmacs, "--peak-bf16-gmacs", "MOBILEONE_PEAK_BF16_GMACS")}
+    measured = recorded if args.report_only else None
+    peaks = {}
+    for precision, (flag_value, flag, variable) in flags.items():
+        if flag_value:
+            peaks[precision] = (flag_value, flag)
+        elif os.environ.get(variable):
+            peaks[precision] = (float(os.environ[variable]), variable)
+        else:
+            if measured is None:
+                measured = measured_peaks(build)
+            if precision in measured:
+                peaks[precision] = (measured[precision], "measured by bench/bench_peaks")
+            elif precision == "fp32":
+                peaks[precision] = (DEFAULT_PEAK, "default: AMD Zen4 dev VM")
+            else:
+                peaks[precision] = (2 * peaks["fp32"][0], "default: 2 x the fp32 peak")
+    return peaks
+
+
+def build_report(args, summary, errors, info, unavailable, config_errors, macs, peaks, load, started,
                  elapsed, int8_records) -> tuple:
+    peak, peak_source = peaks["fp32"]
     engines = [e for e in ENGINES if e in args.engines]
     peers = [e for e in engines if e in FP32_PEERS]
     ts = args.threads
@@ -501,7 +548,7 @@ def build_report(args, summary, errors, info, unavailable, config_errors, macs, 
     if set(INT8_ENGINES) & set(engines):
         int8_section(args, summary, int8_records, csv_rows, add)
     if set(HALF_ENGINES) & set(engines):
-        half_section(args, summary, errors, csv_rows, add)
+        half_section(args, summary, errors, macs, peaks, csv_rows, add)
     add("## Sanity check: logits vs the PyTorch eager reference, max|x - ref| / max|ref| (tolerance "
         f"{args.tolerance:g})")
     add("")
@@ -566,9 +613,11 @@ def agreement_text(r) -> str:
     return f"{100 * r['top1']:.1f}% / {100 * r['top5_overlap']:.1f}% / {r['kl']:.3f}"
 
 
-def half_section(args, summary, errors, csv_rows, add) -> None:
-    """The bf16 table of results.md: our bf16 and PyTorch's bf16 beside our fp32, with each one's logit error
-    against the fp32 reference; adds the same columns to ratios.csv's rows."""
+def half_section(args, summary, errors, macs, peaks, csv_rows, add) -> None:
+    """The bf16 table of results.md: our bf16 and PyTorch's bf16 beside our fp32, each with its GFLOP/s, its
+    share of its precision's peak (per core times the threads) and its logit error against the fp32
+    reference; adds the same columns to ratios.csv's rows."""
+
     def ms(engine, v, t):
         s = summary.get((engine, v, t))
         return s["value"] if s else None
@@ -580,23 +629,36 @@ def half_section(args, summary, errors, csv_rows, add) -> None:
         e = errors.get(engine, {}).get(v)
         return "n/a" if e is None else f"{e:.1e}"
 
-    add("## bf16: latency next to fp32")
+    def speed(v, t, milliseconds, precision):
+        """'ms (GFLOP/s, % of the precision's peak)' and the GMAC/s."""
+        if milliseconds is None:
+            return "n/a", None
+        gmacs = macs.get(v, 0) / (milliseconds * 1e-3) / 1e9
+        return f"{fmt_ms(milliseconds)} ({2 * gmacs:.0f}, {100 * gmacs / (peaks[precision][0] * t):.0f}%)", gmacs
+
+    add("## bf16: latency next to fp32; per-core peaks " +
+        ", ".join(f"{p} {peaks[p][0]:.1f} GMAC/s ({peaks[p][1]})" for p in ("fp32", "bf16")))
     add("")
-    add("Logit error: max|x - ref| / max|ref| against the PyTorch fp32 reference on the same (random) weights.")
+    add("Cells: ms (GFLOP/s: 2 per multiply-add; % of the peak of the cell's precision times the threads). Logit error: max|x - ref| / max|ref| "
+        "against the PyTorch fp32 reference on the same (random) weights.")
     add("")
-    add("| variant | threads | ours fp32 ms | mobileone bf16 ms | mobileone bf16 / ours fp32 | PyTorch bf16 ms | "
+    add("| variant | threads | ours fp32 | mobileone bf16 | mobileone bf16 / ours fp32 | PyTorch bf16 | "
         "PyTorch bf16 / ours fp32 | mobileone bf16 / PyTorch bf16 | mobileone bf16 logit error | PyTorch bf16 logit error |")
     add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = {(r["variant"], r["threads"]): r for r in csv_rows}
     for v in args.variants:
         for t in args.threads:
             ours, bf16, torch_bf16 = (ms(e, v, t) for e in ("ours", "ours-bf16", "torch-bf16"))
-            add(f"| {v.upper()} | {t} | {fmt_ms(ours) if ours else 'n/a'} | {fmt_ms(bf16) if bf16 else 'n/a'} | "
-                f"{ratio(bf16, ours)} | {fmt_ms(torch_bf16) if torch_bf16 else 'n/a'} | {ratio(torch_bf16, ours)} | "
+            ours_cell = speed(v, t, ours, "fp32")[0]
+            (bf16_cell, bf16_gmacs), (torch_cell, torch_gmacs) = speed(v, t, bf16, "bf16"), speed(v, t, torch_bf16, "bf16")
+            add(f"| {v.upper()} | {t} | {ours_cell} | {bf16_cell} | "
+                f"{ratio(bf16, ours)} | {torch_cell} | {ratio(torch_bf16, ours)} | "
                 f"{ratio(bf16, torch_bf16)} | {error('ours-bf16', v)} | {error('torch-bf16', v)} |")
             row = rows.get((v, t))
             if row is not None:
-                row.update({"ours_bf16_ms": bf16 or "", "torch_bf16_ms": torch_bf16 or ""})
+                row.update({"ours_bf16_ms": bf16 or "", "ours_bf16_gmacs": bf16_gmacs or "",
+                            "ours_bf16_pct_peak": 100 * bf16_gmacs / (peaks["bf16"][0] * t) if bf16_gmacs else "",
+                            "torch_bf16_ms": torch_bf16 or "", "torch_bf16_gmacs": torch_gmacs or ""})
     add("")
 
 
@@ -917,7 +979,11 @@ def main() -> int:
     parser.add_argument("--input-seed", type=int, default=0)
     parser.add_argument("--isa", default="", help="force our ISA (auto, scalar, avx2, avx512)")
     parser.add_argument("--peak-gmacs", type=float, default=None,
-                        help=f"per-core peak, G multiply-adds/s (default $MOBILEONE_PEAK_GMACS or {DEFAULT_PEAK})")
+                        help="per-core fp32 peak, G multiply-adds/s (default $MOBILEONE_PEAK_GMACS, else measured "
+                             f"by <build>/bench/bench_peaks, else {DEFAULT_PEAK})")
+    parser.add_argument("--peak-bf16-gmacs", type=float, default=None,
+                        help="per-core bf16 peak, G multiply-adds/s (default $MOBILEONE_PEAK_BF16_GMACS, else "
+                             "measured by bench_peaks, else 2 x the fp32 peak)")
     parser.add_argument("--tolerance", type=float, default=1e-3)
     parser.add_argument("--statistic", choices=["median", "best-pass", "quietest", "min"], default="median",
                         help="what the tables show: median over passes of the per-pass medians (default), the "
@@ -972,12 +1038,6 @@ def main() -> int:
         if not path.exists():
             log(f"error: {path} not found. Build first: cmake --preset release && cmake --build --preset release -j2")
             return 2
-    if args.peak_gmacs:
-        peak, peak_source = args.peak_gmacs, "--peak-gmacs"
-    elif os.environ.get("MOBILEONE_PEAK_GMACS"):
-        peak, peak_source = float(os.environ["MOBILEONE_PEAK_GMACS"]), "MOBILEONE_PEAK_GMACS"
-    else:
-        peak, peak_source = DEFAULT_PEAK, "default: AMD Zen4 dev VM"
 
     logits_dir = out / "logits"
     if args.report_only:
@@ -987,15 +1047,20 @@ def main() -> int:
         info, unavailable, loads = meta.get("info", {}), meta.get("unavailable", {}), meta.get("loads", [])
         started = datetime.datetime.fromisoformat(meta["started"]) if "started" in meta else started
         elapsed = meta.get("elapsed", 0.0)
+        peaks = choose_peaks(args, build, meta.get("measured_peaks", {}))
         args.passes = max([r.get("pass", 1) for r in records] or [1])
         macs = {v: json.loads(run_checked([tools["make_model"], "--variant", v, "--size", str(args.size),
                                            "--stats"]).stdout)["macs"] for v in args.variants}
     else:
+        # Before the engines, on the otherwise idle machine: the peaks "% of peak" divides by.
+        peaks = choose_peaks(args, build, {})
         macs, records, info, unavailable, loads = measure_all(args, tools, out, logits_dir)
         elapsed = time.monotonic() - t_start
         with open(out / "raw.jsonl", "w") as f:
             f.write(json.dumps({"type": "meta", "started": started.isoformat(), "elapsed": elapsed, "info": info,
-                                "unavailable": unavailable, "loads": loads, "command": sys.argv}) + "\n")
+                                "unavailable": unavailable, "loads": loads, "command": sys.argv,
+                                "measured_peaks": {p: v for p, (v, source) in peaks.items()
+                                                   if source == "measured by bench/bench_peaks"}}) + "\n")
             for r in records:
                 f.write(json.dumps(r) + "\n")
 
@@ -1013,8 +1078,9 @@ def main() -> int:
     errors = check_logits(args, out, logits_dir, status)
     load = {"mean": sum(loads) / len(loads) if loads else 0.0, "max": max(loads) if loads else 0.0}
     int8_records = [r for r in records if r["type"] in ("accuracy", "int8_graph")]
-    report, csv_rows, failed = build_report(args, summary, errors, info, unavailable, config_errors, macs, peak,
-                                            peak_source, load, started, elapsed, int8_records)
+    report, csv_rows, failed = build_report(args, summary, errors, info, unavailable, config_errors, macs, peaks,
+                                            load, started, elapsed, int8_records)
+    peak = peaks["fp32"][0]
     print(report)
     suffix = "" if args.statistic == "median" else "-" + args.statistic
     (out / f"results{suffix}.md").write_text(report)
