@@ -83,12 +83,13 @@ TEST_CASE("the real S0 in bf16 and fp16 stays within the bound of float32 on the
     fp32.push_back(Context(model, Options{1}).run(inputs.back().data(), 3, 224, 224));
   }
   for_each_half_set([&](Isa isa, Precision precision, const std::string& name) {
+    if (testing::kEmulated && isa == Isa::scalar) return;  // the host build runs them (test_support.hpp)
     CAPTURE(name);
     const std::string precision_text = precision_name(precision);
     CAPTURE(precision_text);
     Context context(model, Options{1, isa, precision});
     CHECK(context.precision() == precision);
-    // The scalar references are slow under emulation: one tensor for them, both for the SIMD sets.
+    // The scalar references are slow: one tensor for them, both for the SIMD sets.
     const std::size_t images = isa == Isa::scalar ? 1 : inputs.size();
     for (std::size_t i = 0; i < images; ++i) {
       CAPTURE(i);
@@ -108,8 +109,10 @@ TEST_CASE("16-bit networks with squeeze-excite stay close to float32 and are bit
     const std::vector<unsigned char> blob = random_model_blob(Architecture::variant(variant), 17, kSide);
     const Model model = Model::from_buffer(blob.data(), blob.size());
     const std::vector<float> input = random_input(kSide, 3);
-    const std::vector<float> fp32 = Context(model, Options{1, Isa::scalar}).run(input.data(), 3, kSide, kSide);
+    // The float32 reference on the best ISA here (within ~1e-6 of the scalar one, far inside the bounds).
+    const std::vector<float> fp32 = Context(model, Options{1}).run(input.data(), 3, kSide, kSide);
     for_each_half_set([&](Isa isa, Precision precision, const std::string& name) {
+      if (testing::kEmulated && isa == Isa::scalar) return;  // the host build runs them (test_support.hpp)
       CAPTURE(name);
       const std::string precision_text = precision_name(precision);
       CAPTURE(precision_text);

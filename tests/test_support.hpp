@@ -19,6 +19,11 @@ inline std::string shared_dir() {
 
 inline std::string fixture_dir() { return MOBILEONE_FIXTURE_DIR; }
 
+// Whether this build's tests run under an emulator (the AArch64 build under qemu, 20-50x slower). The scalar
+// reference kernels are the same C++ on every architecture and the host build runs them in full, so the
+// slowest network-level checks leave them out or shrink their inputs there (tests/CMakeLists.txt sets it).
+inline constexpr bool kEmulated = MOBILEONE_TESTS_EMULATED;
+
 inline std::vector<unsigned char> read_bytes(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw Error(path + ": cannot open");
