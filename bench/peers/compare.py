@@ -639,8 +639,8 @@ def half_section(args, summary, errors, macs, peaks, csv_rows, add) -> None:
     add("## bf16: latency next to fp32; per-core peaks " +
         ", ".join(f"{p} {peaks[p][0]:.1f} GMAC/s ({peaks[p][1]})" for p in ("fp32", "bf16")))
     add("")
-    add("Cells: ms (GFLOP/s: 2 per multiply-add; % of the peak of the cell's precision times the threads). Logit error: max|x - ref| / max|ref| "
-        "against the PyTorch fp32 reference on the same (random) weights.")
+    add("Cells: ms (GFLOP/s: 2 per multiply-add; % of the peak of the cell's precision times the threads). "
+        "Logit error: max|x - ref| / max|ref| against the PyTorch fp32 reference on the same (random) weights.")
     add("")
     add("| variant | threads | ours fp32 | mobileone bf16 | mobileone bf16 / ours fp32 | PyTorch bf16 | "
         "PyTorch bf16 / ours fp32 | mobileone bf16 / PyTorch bf16 | mobileone bf16 logit error | PyTorch bf16 logit error |")
@@ -650,7 +650,8 @@ def half_section(args, summary, errors, macs, peaks, csv_rows, add) -> None:
         for t in args.threads:
             ours, bf16, torch_bf16 = (ms(e, v, t) for e in ("ours", "ours-bf16", "torch-bf16"))
             ours_cell = speed(v, t, ours, "fp32")[0]
-            (bf16_cell, bf16_gmacs), (torch_cell, torch_gmacs) = speed(v, t, bf16, "bf16"), speed(v, t, torch_bf16, "bf16")
+            bf16_cell, bf16_gmacs = speed(v, t, bf16, "bf16")
+            torch_cell, torch_gmacs = speed(v, t, torch_bf16, "bf16")
             add(f"| {v.upper()} | {t} | {ours_cell} | {bf16_cell} | "
                 f"{ratio(bf16, ours)} | {torch_cell} | {ratio(torch_bf16, ours)} | "
                 f"{ratio(bf16, torch_bf16)} | {error('ours-bf16', v)} | {error('torch-bf16', v)} |")
